@@ -1,0 +1,2 @@
+//! Generators and oracles shared by the fuzz targets.
+#![forbid(unsafe_code)]

@@ -1,0 +1,4 @@
+//! QEMU-compatible qtest frontend: protocol, machine, transports.
+#![forbid(unsafe_code)]
+
+pub mod bus;

@@ -1,0 +1,82 @@
+//! VMSAv8-64 translation table descriptors (stage 1 and stage 2), as 64-bit words.
+
+bitfield::bitfield! {
+    /// A translation table descriptor. Which fields apply depends on stage and kind.
+    #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub struct Desc(pub u64);
+    impl Debug;
+    u64;
+    pub valid, set_valid: 0;
+    /// Bit 1: 1 = table (levels 0-2) or page (level 3); 0 = block (levels 1-2).
+    pub table_or_page, set_table_or_page: 1;
+    /// Stage 1 AttrIndx[2:0].
+    pub attr_indx, set_attr_indx: 4, 2;
+    /// Stage 1 NS.
+    pub ns, set_ns: 5;
+    /// Stage 1 AP[2:1].
+    pub ap, set_ap: 7, 6;
+    /// Stage 2 MemAttr[3:0].
+    pub s2_memattr, set_s2_memattr: 5, 2;
+    /// Stage 2 S2AP[1:0]: bit 6 read, bit 7 write.
+    pub s2ap, set_s2ap: 7, 6;
+    pub sh, set_sh: 9, 8;
+    pub af, set_af: 10;
+    /// Stage 1 nG.
+    pub ng, set_ng: 11;
+    /// Output address bits [47:12] (the low bits below the granule are RES0 / reserved).
+    pub oa_47_12, set_oa_47_12: 47, 12;
+    pub dbm, set_dbm: 51;
+    pub contiguous, set_contiguous: 52;
+    /// Stage 1 PXN.
+    pub pxn, set_pxn: 53;
+    /// Stage 1 UXN / XN.
+    pub uxn, set_uxn: 54;
+    /// Stage 2 XN[1:0] (bit 53 is XN[0], meaningful with FEAT_XNX).
+    pub s2xn, set_s2xn: 54, 53;
+    pub sw, set_sw: 58, 55;
+    /// Table descriptor PXNTable.
+    pub pxn_table, set_pxn_table: 59;
+    /// Table descriptor UXNTable / XNTable.
+    pub uxn_table, set_uxn_table: 60;
+    /// Table descriptor APTable[1:0].
+    pub ap_table, set_ap_table: 62, 61;
+    /// Table descriptor NSTable.
+    pub ns_table, set_ns_table: 63;
+}
+
+/// Output-address mask of a descriptor for a 48-bit OA.
+pub const OA_MASK_48: u64 = super::genmask(47, 12);
+
+impl Desc {
+    /// The next-level table address or output address, for a granule of `2^granule_shift`.
+    pub fn address(&self, granule_shift: u32) -> u64 {
+        self.0 & OA_MASK_48 & !((1u64 << granule_shift) - 1)
+    }
+
+    /// Raw value.
+    pub fn raw(&self) -> u64 {
+        self.0
+    }
+}
+
+/// Stage-1 AP[2:1] bit meanings.
+pub mod ap {
+    /// AP[1] (descriptor bit 6): EL0 access allowed.
+    pub const EL0: u64 = 0b01;
+    /// AP[2] (descriptor bit 7): read-only.
+    pub const RO: u64 = 0b10;
+}
+
+/// APTable bit meanings.
+pub mod ap_table {
+    /// APTable[0]: no EL0 access below.
+    pub const NO_EL0: u64 = 0b01;
+    /// APTable[1]: no write access below.
+    pub const NO_WRITE: u64 = 0b10;
+}
+
+/// Stage-2 S2AP bit meanings.
+pub mod s2ap {
+    pub const READ: u64 = 0b01;
+    pub const WRITE: u64 = 0b10;
+}

@@ -1,0 +1,133 @@
+//! Translation table walks: AArch64 stage 1, stage 2, and nested (stage 1 table addresses and
+//! output translated through stage 2). Granules 4K, 16K and 64K.
+//!
+//! The walker is pure: it takes validated, decoded configurations ([`S1Cfg`], [`S2Cfg`]) and
+//! reads descriptors through [`PhysMem`]. STE/CD validation happens before (`stream`,
+//! `context`); caching happens around it (`tlb`).
+
+use crate::mem::PhysMem;
+use crate::pas::Pas;
+use crate::trace::{Perms, TraceSink};
+
+/// Translation granule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Granule {
+    G4K,
+    G16K,
+    G64K,
+}
+
+impl Granule {
+    /// log2 of the granule size.
+    pub fn shift(self) -> u32 {
+        match self {
+            Granule::G4K => 12,
+            Granule::G16K => 14,
+            Granule::G64K => 16,
+        }
+    }
+}
+
+/// The access being translated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Access {
+    /// Read (true) or write (false).
+    pub rnw: bool,
+    /// Privileged.
+    pub pnu: bool,
+    /// Instruction fetch.
+    pub ind: bool,
+}
+
+/// One stage-1 translation table (TTB0 or TTB1 region).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct S1Table {
+    /// Table base address (an IPA when nested).
+    pub ttb: u64,
+    /// TxSZ: the region covers 2^(64-TxSZ) bytes.
+    pub tsz: u32,
+    pub granule: Granule,
+    /// HADx: APTable (and the XN table bits) ignored.
+    pub had: bool,
+    /// Top-byte ignore for this region.
+    pub tbi: bool,
+    /// PAS of the walk's first table (NSCFGx for Secure streams; NS otherwise).
+    pub walk_pas: Pas,
+}
+
+/// A validated stage-1 configuration (from a CD).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct S1Cfg {
+    /// TTB0 and TTB1 regions; `None` when EPDx=1 (walks of that region fault).
+    pub tables: [Option<S1Table>; 2],
+    /// TBI0 / TBI1, needed even for a disabled region to pick TTB0 or TTB1.
+    pub tbi: [bool; 2],
+    /// Effective output (IPA or PA) size in bits: min(CD.IPS, IDR5.OAS).
+    pub oas_bits: u32,
+    /// Access flag faults disabled (AFFD).
+    pub affd: bool,
+    /// CD.R: record stage-1 F_TRANSLATION/F_ADDR_SIZE/F_ACCESS/F_PERMISSION.
+    pub record: bool,
+    pub asid: u16,
+    pub wxn: bool,
+    pub uwxn: bool,
+    pub pan: bool,
+}
+
+/// A validated stage-2 configuration (from an STE).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct S2Cfg {
+    pub ttb: u64,
+    /// S2T0SZ: the IPA space covers 2^(64-S2T0SZ) bytes.
+    pub t0sz: u32,
+    /// S2SL0 as encoded in the STE.
+    pub sl0: u32,
+    pub granule: Granule,
+    /// Effective output size in bits: min(S2PS, IDR5.OAS).
+    pub ps_bits: u32,
+    /// Access flag faults disabled (S2AFFD).
+    pub affd: bool,
+    /// STE.S2R: record stage-2 faults (including those met during stage-1 walks and CD fetches).
+    pub record: bool,
+    pub vmid: u16,
+    /// FEAT_XNX: S2 XN[1:0] split by PnU (IDR3.XNX).
+    pub xnx: bool,
+    /// PAS of stage-2 table walks.
+    pub walk_pas: Pas,
+    /// PAS of stage-2 output.
+    pub out_pas: Pas,
+}
+
+/// A successful walk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct WalkResult {
+    /// Output address of the input address (not of the block base).
+    pub oa: u64,
+    /// Size of the mapping (page or block, combined minimum when nested).
+    pub size: u64,
+    pub perms: Perms,
+    pub pas: Pas,
+    /// Stage-1 nG (entries are ASID-specific).
+    pub ng: bool,
+    /// Level of the leaf descriptor (of the last stage walked).
+    pub level: u8,
+}
+
+/// A fault met while walking, before the pipeline fills in StreamID, SubstreamID and InputAddr.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Fault {
+    /// Event type (F_TRANSLATION, F_ADDR_SIZE, F_ACCESS, F_PERMISSION, F_WALK_EABT, ...).
+    pub id: u8,
+    /// The fault belongs to stage 2.
+    pub s2: bool,
+    /// CLASS: CD, TT or IN (`spec::event::class`).
+    pub class: u64,
+    /// IPA for stage-2 faults (words 6-7), or 0.
+    pub ipa: u64,
+    /// Descriptor address for F_WALK_EABT (words 6-7 FetchAddr), or 0.
+    pub fetch_addr: u64,
+    /// Whether the event is recorded (CD.R / STE.S2R; always for F_WALK_EABT).
+    pub record: bool,
+    /// TTRnW for a stage-2 permission fault on a stage-1 table walk (CLASS=TT).
+    pub ttrnw: bool,
+}

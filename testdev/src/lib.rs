@@ -1,0 +1,2 @@
+//! DMA masters that issue tagged transactions through the SMMU model.
+#![forbid(unsafe_code)]
