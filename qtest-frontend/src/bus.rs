@@ -61,3 +61,33 @@ pub struct IrqDevice {
     pub gpio_out_names: Vec<String>,
     pub lines: u8,
 }
+
+/// A machine as described by a QEMU-style command line.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct MachineOpts {
+    /// `-machine TYPE` (`virt`, `none`).
+    pub machine: String,
+    /// `-machine TYPE,key=value,...` properties in order.
+    pub machine_props: Vec<(String, String)>,
+    /// `-m` in bytes (QEMU's default is 128 MiB).
+    pub ram_size: u64,
+    /// `-device DRIVER,key=value,...` in command-line order.
+    pub devices: Vec<DeviceOpts>,
+    /// `-global DRIVER.PROP=VALUE`.
+    pub globals: Vec<GlobalOpt>,
+}
+
+/// One `-device`.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct DeviceOpts {
+    pub driver: String,
+    pub props: Vec<(String, String)>,
+}
+
+/// One `-global DRIVER.PROP=VALUE`.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct GlobalOpt {
+    pub driver: String,
+    pub prop: String,
+    pub value: String,
+}

@@ -116,6 +116,35 @@ pub mod irq {
     pub const GPT_CFG_FAR: u8 = 12;
     /// Number of wired lines.
     pub const COUNT: u8 = 13;
+
+    use crate::SecSid;
+
+    /// The event queue line of an interface.
+    pub fn eventq_line(sec: SecSid) -> u8 {
+        match sec {
+            SecSid::NonSecure => NS_EVENTQ,
+            SecSid::Secure => S_EVENTQ,
+            SecSid::Realm => R_EVENTQ,
+        }
+    }
+
+    /// The CMD_SYNC completion line of an interface.
+    pub fn cmdq_sync_line(sec: SecSid) -> u8 {
+        match sec {
+            SecSid::NonSecure => NS_CMDQ_SYNC,
+            SecSid::Secure => S_CMDQ_SYNC,
+            SecSid::Realm => R_CMDQ_SYNC,
+        }
+    }
+
+    /// The global error line of an interface.
+    pub fn gerror_line(sec: SecSid) -> u8 {
+        match sec {
+            SecSid::NonSecure => NS_GERROR,
+            SecSid::Secure => S_GERROR,
+            SecSid::Realm => R_GERROR,
+        }
+    }
 }
 
 /// The SMMU: configuration, one register bank per programming interface, and pending
@@ -156,6 +185,28 @@ impl Smmu {
     /// Takes the wired interrupt pulses raised since the last call, in order.
     pub fn take_irqs(&mut self) -> Vec<u8> {
         core::mem::take(&mut self.irqs)
+    }
+
+    /// Toggles the GERROR bits in `bits` that are not already active (GERROR != GERRORN) and
+    /// signals the gerror interrupt when GERROR_IRQEN is set.
+    pub(crate) fn raise_gerror<T: TraceSink + ?Sized>(
+        &mut self,
+        sec: SecSid,
+        bits: u32,
+        trace: &mut T,
+    ) {
+        let b = &mut self.banks[sec.index()];
+        let new = bits & !b.active_gerrors();
+        if new == 0 {
+            return;
+        }
+        b.gerror ^= new;
+        let gerror = b.gerror;
+        let irqen = b.irq_ctrl().gerror_irqen();
+        trace::emit(trace, || TraceEvent::Gerror { sec_sid: sec, bits: new, gerror });
+        if irqen {
+            self.pulse_irq(irq::gerror_line(sec), trace);
+        }
     }
 
     /// Pulses a wired interrupt line.

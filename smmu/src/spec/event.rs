@@ -98,3 +98,83 @@ pub mod class {
     pub const TT: u64 = 0b01;
     pub const IN: u64 = 0b10;
 }
+
+/// The common fields of an event record, decoded. Which ones a record carries depends on its
+/// type; the encoder masks words 6-7 as the type requires (IPA[55:12] or FetchAddr[55:3]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct EventFields {
+    pub id: u8,
+    pub sid: u32,
+    /// SubstreamID with SSV=1, or `None`.
+    pub ssid: Option<u32>,
+    /// STAG, or Reason for fetch/configuration events (bits [79:64]).
+    pub stag: u16,
+    pub gpcf: bool,
+    pub stall: bool,
+    pub pnu: bool,
+    pub ind: bool,
+    pub rnw: bool,
+    pub nsipa: bool,
+    pub s2: bool,
+    /// CLASS (`class::CD`, `class::TT`, `class::IN`).
+    pub class: u64,
+    pub ttrnw: bool,
+    pub input_addr: u64,
+    /// IPA (translation faults) or FetchAddr (fetch events and F_WALK_EABT) for words 6-7.
+    pub addr2: u64,
+}
+
+/// Whether words 6-7 of this event type hold a FetchAddr (else an IPA).
+pub fn has_fetch_addr(id: u8) -> bool {
+    matches!(id, id::F_STE_FETCH | id::F_CD_FETCH | id::F_WALK_EABT | id::F_VMS_FETCH)
+}
+
+impl EventRecord {
+    /// Encodes the fields into a record.
+    pub fn encode(f: &EventFields) -> EventRecord {
+        let mut r = EventRecord::default();
+        let mut b = r.bits_mut();
+        b.set_event_id(u64::from(f.id));
+        if let Some(ssid) = f.ssid {
+            b.set_ssv(true);
+            b.set_substream_id(u64::from(ssid) & genmask(19, 0));
+        }
+        b.set_stream_id(u64::from(f.sid));
+        b.set_stag(u64::from(f.stag));
+        b.set_gpcf(f.gpcf);
+        b.set_stall(f.stall);
+        b.set_pnu(f.pnu);
+        b.set_ind(f.ind);
+        b.set_rnw(f.rnw);
+        b.set_nsipa(f.nsipa);
+        b.set_s2(f.s2);
+        b.set_class(f.class);
+        b.set_ttrnw(f.ttrnw);
+        b.set_input_addr(f.input_addr);
+        let mask = if has_fetch_addr(f.id) { FETCH_ADDR_MASK } else { IPA_MASK };
+        b.set_addr2(f.addr2 & mask);
+        r
+    }
+
+    /// Decodes the common fields.
+    pub fn fields(&self) -> EventFields {
+        let b = self.bits();
+        EventFields {
+            id: b.event_id() as u8,
+            sid: b.stream_id() as u32,
+            ssid: b.ssv().then(|| b.substream_id() as u32),
+            stag: b.stag() as u16,
+            gpcf: b.gpcf(),
+            stall: b.stall(),
+            pnu: b.pnu(),
+            ind: b.ind(),
+            rnw: b.rnw(),
+            nsipa: b.nsipa(),
+            s2: b.s2(),
+            class: b.class(),
+            ttrnw: b.ttrnw(),
+            input_addr: b.input_addr(),
+            addr2: b.addr2(),
+        }
+    }
+}
