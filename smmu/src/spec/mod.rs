@@ -51,6 +51,12 @@ macro_rules! wire_struct {
             pub fn to_words(&self) -> [u64; $words] {
                 self.words.map(|w| w.get())
             }
+            /// The bytes as they sit in memory.
+            pub fn to_bytes(&self) -> [u8; $words * 8] {
+                let mut out = [0u8; $words * 8];
+                out.copy_from_slice(zerocopy::IntoBytes::as_bytes(self));
+                out
+            }
             /// Read-only view with spec bit numbers.
             pub fn bits(&self) -> $bits<&[u8]> {
                 $bits(zerocopy::IntoBytes::as_bytes(self))
