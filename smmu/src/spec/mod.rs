@@ -9,6 +9,7 @@ pub mod cd;
 pub mod cmd;
 pub mod desc;
 pub mod event;
+pub mod gpt;
 pub mod regs;
 pub mod ste;
 pub mod table;
