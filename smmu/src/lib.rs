@@ -6,9 +6,11 @@
 
 pub mod bank;
 pub mod config;
+pub mod invalidate;
 pub mod mem;
 pub mod pas;
 pub mod spec;
+pub mod tlb;
 pub mod trace;
 pub mod walk;
 

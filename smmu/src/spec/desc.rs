@@ -135,3 +135,11 @@ pub mod s2ap {
     pub const READ: u64 = 0b01;
     pub const WRITE: u64 = 0b10;
 }
+
+/// Virtual address bits with an architectural meaning for stage 1.
+pub mod va {
+    /// VA[55] selects TTB0 (0) or TTB1 (1).
+    pub const TTB_SELECT_BIT: u32 = 55;
+    /// VA[63:56] is the top byte, ignored for the range check when TBIx = 1.
+    pub const TOP_BYTE_SHIFT: u32 = 56;
+}
