@@ -154,3 +154,44 @@ pub mod cerror {
     pub const ABT: u32 = 0x02;
     pub const ATC_INV_SYNC: u32 = 0x03;
 }
+
+bitfield::bitfield! {
+    /// Command fields whose width depends on an ID register, at their spec bit positions.
+    pub struct CmdBitsExt(pub [u8]);
+    u64;
+    /// TLBI range SCALE with SMMU_IDR5.DS == 1 (6 bits, [25:20]); bit 25 is RES0 otherwise.
+    pub scale_ds, set_scale_ds: 25, 20;
+    /// RESUME Action (Ac): 1 retry, 0 terminate.
+    pub resume_ac, set_resume_ac: 12;
+    /// RESUME Abort (Ab).
+    pub resume_ab, set_resume_ab: 13;
+}
+
+impl Cmd {
+    /// View of the ID-register dependent fields.
+    pub fn bits_ext(&self) -> CmdBitsExt<&[u8]> {
+        CmdBitsExt(zerocopy::IntoBytes::as_bytes(self))
+    }
+    /// Writable view of the ID-register dependent fields.
+    pub fn bits_ext_mut(&mut self) -> CmdBitsExt<&mut [u8]> {
+        CmdBitsExt(zerocopy::IntoBytes::as_mut_bytes(self))
+    }
+}
+
+/// CMD_SYNC CS value 0b11: Reserved (CERROR_ILL).
+pub const CS_RESERVED: u64 = 3;
+/// PRI_RESP Resp value 0b11: Reserved (ILLEGAL).
+pub const PRI_RESP_RESERVED: u64 = 3;
+/// CMD_ATC_INV Size meaning "invalidate all" (2^64 bytes); larger values are the
+/// implementation's CONSTRAINED UNPREDICTABLE choice.
+pub const ATC_INV_SIZE_ALL: u64 = 52;
+/// CMD_CFGI_STE_RANGE Range meaning CMD_CFGI_ALL.
+pub const CFGI_RANGE_ALL: u64 = 31;
+/// TLBI TG values (translation granule of the entries to invalidate).
+pub mod tg {
+    /// Any granule: not a range invalidation, no TTL hint.
+    pub const ANY: u64 = 0b00;
+    pub const G4K: u64 = 0b01;
+    pub const G16K: u64 = 0b10;
+    pub const G64K: u64 = 0b11;
+}
