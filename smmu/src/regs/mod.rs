@@ -32,7 +32,7 @@
 //! | Secure page from Non-secure or Realm PAS, or without `secure_impl` | RAZ/WI (architected) | no Secure page: RAZ/WI |
 //! | PRIQ_* without IDR0.PRI | RAZ/WI (RES0) | RAZ/WI |
 //! | `*_IRQ_CFG0/1/2` without IDR0.MSI | RAZ/WI (the registers are RES0) | GERROR_IRQ_CFG* stored, EVENTQ_IRQ_CFG* write-only |
-//! | `*_IRQ_CFG0/1/2` with MSI: only ADDR[55:2], DATA, SH/MemAttr stored | bits above OAS are stored | — |
+//! | `*_IRQ_CFG0/1/2` with MSI: only ADDR\[55:2\], DATA, SH/MemAttr stored | bits above OAS are stored | — |
 //! | AGBPA / S_AGBPA (IMPLEMENTATION DEFINED attributes) | none implemented: RAZ/WI | RAZ/WI |
 //! | reserved (RES0) bits of CR0, CR2, IRQ_CTRL, GBPA, GERRORN, STRTAB_BASE_CFG, queue BASE / PROD / CONS | not stored (read as 0); CR0ACK / IRQ_CTRLACK reflect implemented bits only | CR0 stored whole, CR0ACK = CR0 & 0x3df; others stored whole |
 //! | CR0 fields of absent features (PRIQEN w/o PRI, ATSCHK w/o ATS, VMW w/o VMW, DPT_WALK_EN w/o DPT; S_CR0.NSSTALLD unless STALL_MODEL 0b00) | RES0 | reflected |
@@ -72,9 +72,9 @@ pub(crate) enum Part {
     Word,
     /// A 64-bit access to a 64-bit register.
     Dword,
-    /// A 32-bit access to bits [31:0] of a 64-bit register.
+    /// A 32-bit access to bits \[31:0\] of a 64-bit register.
     Lo,
-    /// A 32-bit access to bits [63:32] of a 64-bit register.
+    /// A 32-bit access to bits \[63:32\] of a 64-bit register.
     Hi,
 }
 

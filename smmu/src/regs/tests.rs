@@ -815,3 +815,13 @@ fn secure_gerror_irq_cfg_follows_s_idr0_msi() {
     rig.ws(0x8070, 0x77);
     assert_eq!(rig.rs(0x8070), 0x77);
 }
+
+#[test]
+fn s_cr0_with_vmw_and_a_stall_model_keeps_every_secure_field() {
+    // IDR0: VMW (17) set, STALL_MODEL 0b00.
+    let cfg = SmmuConfig { idr0: 0x0c4c_301b | (1 << 17), ..SmmuConfig::full() };
+    let mut rig = Rig::new(cfg);
+    rig.ws(0x8020, 0xffff_ffff);
+    // SMMUEN 0, EVENTQEN 2, CMDQEN 3, SIF 5, VMW 8:6, NSSTALLD 9 (bits 1, 4 RES0).
+    assert_eq!(rig.rs(0x8024), 0x3ed);
+}

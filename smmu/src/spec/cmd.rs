@@ -159,7 +159,7 @@ bitfield::bitfield! {
     /// Command fields whose width depends on an ID register, at their spec bit positions.
     pub struct CmdBitsExt(pub [u8]);
     u64;
-    /// TLBI range SCALE with SMMU_IDR5.DS == 1 (6 bits, [25:20]); bit 25 is RES0 otherwise.
+    /// TLBI range SCALE with SMMU_IDR5.DS == 1 (6 bits, \[25:20\]); bit 25 is RES0 otherwise.
     pub scale_ds, set_scale_ds: 25, 20;
     /// RESUME Action (Ac): 1 retry, 0 terminate.
     pub resume_ac, set_resume_ac: 12;

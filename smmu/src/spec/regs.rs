@@ -404,13 +404,13 @@ bitfield::bitfield! {
 /// Architected bits of SMMU_GBPA without Update: MemAttr, MTCFG, ALLOCCFG, SHCFG, PRIVCFG,
 /// INSTCFG, ABORT.
 pub const GBPA_MASK: u32 = 0x001f_3f1f;
-/// Architected bits of SMMU_S_GBPA without Update: GBPA's plus NSCFG [15:14].
+/// Architected bits of SMMU_S_GBPA without Update: GBPA's plus NSCFG \[15:14\].
 pub const S_GBPA_MASK: u32 = GBPA_MASK | 0xc000;
-/// Architected bits of STRTAB_BASE_CFG: LOG2SIZE [5:0], SPLIT [10:6], FMT [17:16].
+/// Architected bits of STRTAB_BASE_CFG: LOG2SIZE \[5:0\], SPLIT \[10:6\], FMT \[17:16\].
 pub const STRTAB_BASE_CFG_MASK: u32 = 0x0003_07ff;
-/// The index-and-wrap field of every PROD/CONS register: WR / RD, bits [19:0].
+/// The index-and-wrap field of every PROD/CONS register: WR / RD, bits \[19:0\].
 pub const Q_IDX_MASK: u32 = 0x000f_ffff;
-/// Architected bits of IRQ_CFG2: MemAttr [3:0], SH [5:4].
+/// Architected bits of IRQ_CFG2: MemAttr \[3:0\], SH \[5:4\].
 pub const IRQ_CFG2_MASK: u32 = 0x3f;
 /// Largest LOG2SIZE any queue can have (IDR1.CMDQS/EVENTQS/PRIQS are at most 19).
 pub const QUEUE_LOG2SIZE_MAX: u32 = 19;
