@@ -215,3 +215,6 @@ impl Smmu {
         self.irqs.push(line);
     }
 }
+
+mod cmdq;
+mod regs;

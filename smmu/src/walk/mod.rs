@@ -5,9 +5,8 @@
 //! reads descriptors through [`PhysMem`]. STE/CD validation happens before (`stream`,
 //! `context`); caching happens around it (`tlb`).
 
-use crate::mem::PhysMem;
 use crate::pas::Pas;
-use crate::trace::{Perms, TraceSink};
+use crate::trace::Perms;
 
 /// Translation granule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
