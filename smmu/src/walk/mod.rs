@@ -2,8 +2,8 @@
 //! output translated through stage 2). Granules 4K, 16K and 64K.
 //!
 //! The walker is pure: it takes validated, decoded configurations ([`S1Cfg`], [`S2Cfg`]) and
-//! reads descriptors through [`PhysMem`](crate::mem::PhysMem). STE/CD validation happens before (`stream`,
-//! `context`); caching happens around it (`tlb`).
+//! reads descriptors through [`PhysMem`](crate::mem::PhysMem). STE/CD validation happens before
+//! (`stream`, `context`); caching happens around it (`tlb`).
 //!
 //! Entry points: [`walk_s1`] (stage 1, nested when given a stage-2 config), [`walk_s2`],
 //! [`s2_start`] and [`s1_start_level`] (used by the STE/CD validators). Every descriptor read is
