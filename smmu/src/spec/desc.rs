@@ -135,3 +135,33 @@ pub mod s2ap {
     pub const READ: u64 = 0b01;
     pub const WRITE: u64 = 0b10;
 }
+
+/// Stage-2 XN[1:0] (descriptor bits [54:53]) encodings.
+pub mod s2xn {
+    /// Executable at both privileges.
+    pub const EXEC: u64 = 0b00;
+    /// With FEAT_XNX: not executable by privileged (EL1) accesses.
+    pub const NO_PRIV: u64 = 0b01;
+    /// Not executable.
+    pub const NONE: u64 = 0b10;
+    /// With FEAT_XNX: not executable by unprivileged (EL0) accesses.
+    pub const NO_UNPRIV: u64 = 0b11;
+    /// XN[1], the only bit that counts without FEAT_XNX.
+    pub const XN1: u64 = 0b10;
+}
+
+/// Size of a translation table descriptor.
+pub const DESC_SIZE: u64 = 8;
+/// log2 of [`DESC_SIZE`].
+pub const DESC_SHIFT: u32 = 3;
+
+/// Virtual address bits with an architectural meaning for stage 1.
+pub mod va {
+    /// VA[55] selects TTB0 (0) or TTB1 (1).
+    pub const TTB_SELECT_BIT: u32 = 55;
+    /// VA[63:56] is the top byte, ignored for the range check when TBIx = 1.
+    pub const TOP_BYTE_SHIFT: u32 = 56;
+}
+
+/// Output address width of VMSAv8-64 descriptors without FEAT_LPA/LPA2.
+pub const OA_BITS_48: u32 = 48;
