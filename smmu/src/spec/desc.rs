@@ -128,26 +128,14 @@ pub mod s2xn {
     pub const XN: u64 = 0b10;
     /// Executable at EL1, not at EL0.
     pub const UXN: u64 = 0b11;
+    /// XN[1], the only bit that counts without FEAT_XNX.
+    pub const XN1: u64 = 0b10;
 }
 
 /// Stage-2 S2AP bit meanings.
 pub mod s2ap {
     pub const READ: u64 = 0b01;
     pub const WRITE: u64 = 0b10;
-}
-
-/// Stage-2 XN[1:0] (descriptor bits [54:53]) encodings.
-pub mod s2xn {
-    /// Executable at both privileges.
-    pub const EXEC: u64 = 0b00;
-    /// With FEAT_XNX: not executable by privileged (EL1) accesses.
-    pub const NO_PRIV: u64 = 0b01;
-    /// Not executable.
-    pub const NONE: u64 = 0b10;
-    /// With FEAT_XNX: not executable by unprivileged (EL0) accesses.
-    pub const NO_UNPRIV: u64 = 0b11;
-    /// XN[1], the only bit that counts without FEAT_XNX.
-    pub const XN1: u64 = 0b10;
 }
 
 /// Size of a translation table descriptor.

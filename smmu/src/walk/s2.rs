@@ -15,8 +15,8 @@ pub(super) fn s2_perms(desc: Desc, xnx: bool, privileged: bool) -> Perms {
     let exec = if xnx {
         match xn {
             s2xn::EXEC => true,
-            s2xn::NO_PRIV => !privileged,
-            s2xn::NO_UNPRIV => privileged,
+            s2xn::PXN => !privileged,
+            s2xn::UXN => privileged,
             _ => false,
         }
     } else {
