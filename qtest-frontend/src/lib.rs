@@ -2,3 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bus;
+pub mod protocol;
+
+#[cfg(test)]
+mod testing;
