@@ -2,7 +2,9 @@
 #![forbid(unsafe_code)]
 
 pub mod bus;
+pub mod log;
 pub mod protocol;
+pub mod transport;
 
 #[cfg(test)]
 mod testing;
