@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bus;
+pub mod cli;
 pub mod log;
 pub mod protocol;
 pub mod transport;
