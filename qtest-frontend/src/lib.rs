@@ -5,6 +5,7 @@ pub mod bus;
 pub mod cli;
 pub mod log;
 pub mod protocol;
+pub mod qmp;
 pub mod transport;
 
 #[cfg(test)]
