@@ -6,6 +6,8 @@ pub mod cli;
 pub mod log;
 pub mod protocol;
 pub mod qmp;
+pub mod run;
+pub mod server;
 pub mod transport;
 
 #[cfg(test)]
