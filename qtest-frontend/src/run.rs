@@ -17,6 +17,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use smmu::TraceEvent;
+use smmu::trace::JsonLine;
 
 use crate::bus::{Bus, MachineOpts};
 use crate::cli::{self, Action, MachineApi};
@@ -113,19 +114,11 @@ pub fn machine_opts(args: &[String]) -> Result<(MachineOpts, bool), String> {
 }
 
 fn render_trace(ev: &TraceEvent, fmt: TraceFormat, out: &mut String) {
-    match fmt {
-        TraceFormat::Off => {}
-        TraceFormat::Text => {
-            let _ = writeln!(out, "  {ev:?}");
-        }
-        TraceFormat::Json => {
-            let v = crate::qmp::Json::Obj(vec![(
-                "event".into(),
-                crate::qmp::Json::Str(format!("{ev:?}")),
-            )]);
-            let _ = writeln!(out, "{}", v.to_text());
-        }
-    }
+    let _ = match fmt {
+        TraceFormat::Off => Ok(()),
+        TraceFormat::Text => writeln!(out, "  {ev}"),
+        TraceFormat::Json => writeln!(out, "{}", JsonLine(ev)),
+    };
 }
 
 /// Replays `text` against a machine built in-process.
@@ -503,7 +496,7 @@ mod tests {
             out.transcript,
             "> writel 0x9050008 2\n< OK\n> irq_intercept_out /machine/smmuv3 sysbus-irq\n< OK\n\
              > writel 0x9050008 1\n< IRQ raise 1\n< IRQ lower 1\n< OK\n\
-             > readb 0x40000000\n  Note(\"read 0x40000000\")\n< OK 0x0000000000000000\n"
+             > readb 0x40000000\n  note read 0x40000000\n< OK 0x0000000000000000\n"
         );
         assert!(out.failures.is_empty());
     }
