@@ -196,3 +196,52 @@ fn unknown_machine_error_comes_from_the_machine_builder() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8(out.stderr).unwrap().contains("pc"));
 }
+
+#[test]
+fn qtest_over_tcp_client_and_log_file_in_qemu_format() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let log = temp_path("log");
+    let mut child = Command::new(BIN)
+        .args(["-M", "none", "-qtest", &format!("tcp:127.0.0.1:{port}")])
+        .args(["-qtest-log", log.to_str().unwrap()])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let deadline = Instant::now() + TIMEOUT;
+    let s = loop {
+        match listener.accept() {
+            Ok((s, _)) => break s,
+            Err(_) if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
+            Err(e) => panic!("{e}"),
+        }
+    };
+    s.set_nonblocking(false).unwrap();
+    s.set_read_timeout(Some(TIMEOUT)).unwrap();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    (&s).write_all(b"endianness\nfoo\n").unwrap();
+    assert_eq!(read_line(&mut r), "OK little");
+    assert_eq!(read_line(&mut r), "FAIL Unknown command 'foo'");
+    drop(r);
+    drop(s);
+    let st = wait_timeout(&mut child, TIMEOUT).expect("no exit when the connection closed");
+    assert_eq!(st.code(), Some(0));
+    let text = std::fs::read_to_string(&log).unwrap();
+    let _ = std::fs::remove_file(&log);
+    let kinds: Vec<&str> = text.lines().map(|l| &l[..3]).collect();
+    assert_eq!(kinds, ["[I ", "[R ", "[S ", "[R ", "[S ", "[I "], "{text}");
+    assert!(text.contains("] endianness\n") && text.contains("] OK little\n"), "{text}");
+    assert!(text.ends_with("] CLOSED\n"), "{text}");
+}
+
+#[test]
+fn qtest_client_that_cannot_connect_is_an_error() {
+    let missing = temp_path("missing");
+    let out = Command::new(BIN)
+        .args(["-M", "none", "-qtest", &format!("unix:{}", missing.display())])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8(out.stderr).unwrap().contains("Failed to connect"));
+}
