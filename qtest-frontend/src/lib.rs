@@ -2,3 +2,13 @@
 #![forbid(unsafe_code)]
 
 pub mod bus;
+pub mod cli;
+pub mod log;
+pub mod protocol;
+pub mod qmp;
+pub mod run;
+pub mod server;
+pub mod transport;
+
+#[cfg(test)]
+mod testing;

@@ -53,7 +53,7 @@
 
 use crate::config::SmmuConfig;
 use crate::pas::SecSid;
-use crate::spec::cmd::{CFGI_RANGE_ALL, Cmd, op, tlbi_tg};
+use crate::spec::cmd::{CFGI_RANGE_ALL, Cmd, op, tg};
 use crate::tlb::{AddrRange, AsidScope, CfgScope, ElSet, StageSet, TlbScope, canonical_va};
 
 /// Largest SCALE honoured; larger values count as this (§4.4.1.1).
@@ -91,17 +91,19 @@ fn ns_or_realm(queue: SecSid) -> SecSid {
     if queue == SecSid::Realm { SecSid::Realm } else { SecSid::NonSecure }
 }
 
-/// The input range of an address-based TLBI whose Address is `addr` (bits [11:0] zero).
-fn tlbi_range(cmd: &Cmd, addr: u64) -> AddrRange {
+/// The input range of an address-based TLBI whose Address is `addr` (bits \[11:0\] zero);
+/// SCALE is 6 bits wide with `ds` (SMMU_IDR5.DS), 5 otherwise.
+fn tlbi_range(cmd: &Cmd, addr: u64, ds: bool) -> AddrRange {
     let b = cmd.bits();
+    let scale = if ds { cmd.bits_ext().scale_ds() } else { b.scale() };
     let shift = match b.tg() {
-        tlbi_tg::G4K => 12,
-        tlbi_tg::G16K => 14,
-        tlbi_tg::G64K => 16,
+        tg::G4K => 12,
+        tg::G16K => 14,
+        tg::G64K => 16,
         _ => return AddrRange::at(addr),
     };
     // At most 32 * 2^39 granules of 64 KiB: 2^60 bytes, no overflow.
-    let granules = (b.num() + 1) << b.scale().min(SCALE_MAX);
+    let granules = (b.num() + 1) << scale.min(SCALE_MAX);
     AddrRange::sized(addr, granules << shift)
 }
 
@@ -112,7 +114,8 @@ pub fn scope_of(cfg: &SmmuConfig, queue: SecSid, cmd: &Cmd) -> Option<Invalidati
     let sid = b.stream_id() as u32;
     let vmid = b.vmid() as u16;
     let asid = b.asid() as u16;
-    let va = || Some(tlbi_range(cmd, canonical_va(b.address() << 12)));
+    let ds = cfg.idr5().ds();
+    let va = || Some(tlbi_range(cmd, canonical_va(b.address() << 12), ds));
     let config = |scope| Some(Invalidation::Config { sec: cfgi_target(queue, b.ssec()), scope });
     let tlb = |sec, els, stages, vmid, asid, range| {
         Some(Invalidation::Tlb(TlbScope { sec, els, stages, vmid, asid, range }))
@@ -146,7 +149,7 @@ pub fn scope_of(cfg: &SmmuConfig, queue: SecSid, cmd: &Cmd) -> Option<Invalidati
         op::TLBI_S_S12_VMALL => tlb(SecSid::Secure, el1, all, Some(vmid), Any, None),
         op::TLBI_S2_IPA | op::TLBI_S_S2_IPA => {
             let sec = if b.opcode() as u8 == op::TLBI_S2_IPA { nsr } else { SecSid::Secure };
-            let range = tlbi_range(cmd, b.ipa() << 12);
+            let range = tlbi_range(cmd, b.ipa() << 12, ds);
             tlb(sec, el1, StageSet::S2, Some(vmid), Any, Some(range))
         }
         op::TLBI_NSNH_ALL => tlb(nsr, el1, all, None, Any, None),

@@ -217,3 +217,6 @@ impl Smmu {
         self.irqs.push(line);
     }
 }
+
+mod cmdq;
+mod regs;

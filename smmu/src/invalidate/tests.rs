@@ -141,10 +141,28 @@ fn range_in_64k_granules() {
     assert_eq!(survivors(&cmd, &[0x10_0000, 0x17_f000, 0x18_0000]), [0x18_0000]);
 }
 
+fn with_ds() -> SmmuConfig {
+    let mut cfg = qemu();
+    let mut idr5 = cfg.idr5();
+    idr5.set_ds(true);
+    cfg.idr5 = idr5.0;
+    cfg
+}
+
 #[test]
-fn scale_above_39_counts_as_39() {
-    let big = scope_of(&qemu(), NS, &nh_va(2, 0, 0, 63, 1, 0));
-    let at39 = scope_of(&qemu(), NS, &nh_va(2, 0, 0, 39, 1, 0));
+fn scale_is_five_bits_without_ds() {
+    // SCALE = 0b10_0001: bit 25 is not part of the field without DS.
+    let Some(Invalidation::Tlb(s)) = scope_of(&qemu(), NS, &nh_va(2, 0, 0, 0x21, 1, 0)) else {
+        panic!()
+    };
+
+    assert_eq!(s.range, Some(AddrRange { first: 0, last: (2 << 12) - 1 }));
+}
+
+#[test]
+fn scale_is_six_bits_with_ds_and_above_39_counts_as_39() {
+    let big = scope_of(&with_ds(), NS, &nh_va(2, 0, 0, 63, 1, 0));
+    let at39 = scope_of(&with_ds(), NS, &nh_va(2, 0, 0, 39, 1, 0));
 
     assert_eq!(big, at39);
     let Some(Invalidation::Tlb(s)) = at39 else { panic!() };
@@ -155,7 +173,7 @@ fn scale_above_39_counts_as_39() {
 fn range_past_the_top_of_the_address_space_stops_there() {
     // 32 * 2^39 * 64 KiB = 2^60 bytes from near the top.
     let cmd = nh_va(2, 0xffff_ffff_fff0_0000, 31, 39, 3, 0);
-    let Some(Invalidation::Tlb(s)) = scope_of(&qemu(), NS, &cmd) else { panic!() };
+    let Some(Invalidation::Tlb(s)) = scope_of(&with_ds(), NS, &cmd) else { panic!() };
 
     assert_eq!(s.range, Some(AddrRange { first: 0xffff_ffff_fff0_0000, last: u64::MAX }));
 }
