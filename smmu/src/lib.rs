@@ -6,10 +6,14 @@
 
 pub mod bank;
 pub mod config;
+pub mod context;
+mod eventq;
 pub mod mem;
 pub mod pas;
 pub mod spec;
+pub mod stream;
 pub mod trace;
+mod translate;
 pub mod walk;
 
 pub use bank::{Bank, Queue};
