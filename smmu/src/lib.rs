@@ -6,14 +6,10 @@
 
 pub mod bank;
 pub mod config;
-pub mod context;
-mod eventq;
 pub mod mem;
 pub mod pas;
 pub mod spec;
-pub mod stream;
 pub mod trace;
-mod translate;
 pub mod walk;
 
 pub use bank::{Bank, Queue};
@@ -222,3 +218,8 @@ impl Smmu {
 
 mod cmdq;
 mod regs;
+
+pub mod context;
+mod eventq;
+pub mod stream;
+mod translate;
