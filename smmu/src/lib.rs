@@ -220,3 +220,8 @@ impl Smmu {
 
 mod cmdq;
 mod regs;
+
+pub mod context;
+mod eventq;
+pub mod stream;
+mod translate;

@@ -631,3 +631,24 @@ impl QueueBase {
         ((self.addr() << 5) & !(bytes - 1), log2size)
     }
 }
+
+/// IDR0.TTENDIAN values.
+pub mod ttendian {
+    pub const MIXED: u32 = 0b00;
+    pub const LITTLE: u32 = 0b10;
+    pub const BIG: u32 = 0b11;
+}
+
+/// IDR0.HTTU values.
+pub mod httu {
+    pub const NONE: u32 = 0b00;
+    pub const AF: u32 = 0b01;
+    pub const AF_DIRTY: u32 = 0b10;
+    /// Access flag, dirty state and Access flag in table descriptors (HAFT).
+    pub const AF_DIRTY_HAFT: u32 = 0b11;
+}
+
+/// Architected STRTAB_BASE_CFG.SPLIT values (others behave as 6).
+pub const STRTAB_SPLIT_VALID: [u32; 3] = [6, 8, 10];
+/// The SPLIT value reserved encodings behave as.
+pub const STRTAB_SPLIT_DEFAULT: u32 = 6;
