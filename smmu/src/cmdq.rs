@@ -48,8 +48,9 @@
 //!
 //! # Execution
 //!
-//! There are no configuration or TLB caches yet, so CFGI_*, TLBI_*, PREFETCH_*, ATC_INV,
-//! PRI_RESP, RESUME, STALL_TERM and DPTI_* are validated and then have no effect. CMD_SYNC
+//! CFGI_* and TLBI_* remove what their scope covers from the configuration cache and the TLB
+//! (`invalidate`), at once, so a CMD_SYNC completes them. PREFETCH_*, ATC_INV, PRI_RESP,
+//! RESUME, STALL_TERM and DPTI_* are validated and then have no effect. CMD_SYNC
 //! with CS=SIG_IRQ sends an MSI of MSIData (32-bit) to MSIAddr in the interface's PAS when the
 //! interface has MSIs and MSIAddr != 0 (an abort toggles GERROR.MSI_CMDQ_ABT_ERR), and, as
 //! §4.7.3 says for implementations with wired interrupts, pulses the interface's cmdq-sync
@@ -188,6 +189,8 @@ impl Smmu {
         check(cmd, caps)?;
         if cmd.bits().opcode() == u64::from(op::SYNC) {
             self.cmd_sync(sec, cmd, caps, mem, trace);
+        } else {
+            self.invalidate(sec, cmd, trace);
         }
         Ok(())
     }

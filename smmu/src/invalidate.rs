@@ -51,10 +51,12 @@
 //! one with SSec = 0; from the other queues, their own. See [`crate::tlb::ConfigCache`] for
 //! what each command removes. CFGI_VMS_PIDM has nothing to remove (no VMS is cached).
 
+use crate::Smmu;
 use crate::config::SmmuConfig;
 use crate::pas::SecSid;
 use crate::spec::cmd::{CFGI_RANGE_ALL, Cmd, op, tg};
 use crate::tlb::{AddrRange, AsidScope, CfgScope, ElSet, StageSet, TlbScope, canonical_va};
+use crate::trace::{self, TraceEvent, TraceSink};
 
 /// Largest SCALE honoured; larger values count as this (§4.4.1.1).
 const SCALE_MAX: u64 = 39;
@@ -155,6 +157,44 @@ pub fn scope_of(cfg: &SmmuConfig, queue: SecSid, cmd: &Cmd) -> Option<Invalidati
         op::TLBI_NSNH_ALL => tlb(nsr, el1, all, None, Any, None),
         op::TLBI_SNH_ALL => tlb(SecSid::Secure, el1, all, None, Any, None),
         _ => None,
+    }
+}
+
+impl Smmu {
+    /// Applies `cmd`, found legal on the command queue of `queue`, to the configuration cache
+    /// or the TLB, and traces what it removed. Commands that invalidate nothing are ignored.
+    ///
+    /// The invalidation is complete when this returns, so a following CMD_SYNC has nothing to
+    /// wait for.
+    pub(crate) fn invalidate<T: TraceSink + ?Sized>(
+        &mut self,
+        queue: SecSid,
+        cmd: &Cmd,
+        trace: &mut T,
+    ) {
+        let Some(inv) = scope_of(&self.cfg, queue, cmd) else { return };
+        let (sec_sid, removed) = match inv {
+            Invalidation::Config { sec, scope } => (sec, self.config_cache.invalidate(sec, scope)),
+            Invalidation::Tlb(scope) => (scope.sec, self.tlb.invalidate(&scope)),
+        };
+        trace::emit(trace, || {
+            let name = op::name(cmd.op()).unwrap_or("?");
+            let scope = match inv {
+                Invalidation::Config { scope, .. } => scope.to_string(),
+                Invalidation::Tlb(scope) => scope.to_string(),
+            };
+            TraceEvent::TlbInvalidate { sec_sid, scope: format!("{name} {scope}"), removed }
+        });
+    }
+
+    /// Empties the configuration cache and the TLB of every Security state (SMMU_S_INIT.INV_ALL).
+    pub(crate) fn invalidate_all<T: TraceSink + ?Sized>(&mut self, trace: &mut T) {
+        let removed = self.config_cache.clear() + self.tlb.clear();
+        trace::emit(trace, || TraceEvent::TlbInvalidate {
+            sec_sid: SecSid::Secure,
+            scope: "S_INIT.INV_ALL [all]".into(),
+            removed,
+        });
     }
 }
 

@@ -158,11 +158,21 @@ pub struct Smmu {
     pub(crate) banks: [Bank; 3],
     /// Wired interrupt pulses raised since the last [`Smmu::take_irqs`], in order.
     pub(crate) irqs: Vec<u8>,
+    /// Decoded STE + CD per (SEC_SID, StreamID, SubstreamID).
+    pub(crate) config_cache: tlb::ConfigCache<translate::CachedCfg>,
+    pub(crate) tlb: tlb::Tlb,
 }
 
 impl Smmu {
     pub fn new(cfg: SmmuConfig) -> Self {
-        let mut s = Smmu { cfg, banks: Default::default(), irqs: Vec::new() };
+        let policy = cfg.cache_policy;
+        let mut s = Smmu {
+            cfg,
+            banks: Default::default(),
+            irqs: Vec::new(),
+            config_cache: tlb::ConfigCache::new(policy, tlb::CONFIG_CACHE_CAPACITY),
+            tlb: tlb::Tlb::new(policy, tlb::Tlb::DEFAULT_CAPACITY),
+        };
         s.reset();
         s
     }
@@ -182,6 +192,8 @@ impl Smmu {
             *b = Bank::reset_value();
         }
         self.irqs.clear();
+        self.config_cache.clear();
+        self.tlb.clear();
     }
 
     /// Takes the wired interrupt pulses raised since the last call, in order.

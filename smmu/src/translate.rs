@@ -5,6 +5,15 @@
 //! an [`Abort`], and the event it produces (if any) is written to the event queue of the
 //! transaction's interface (`eventq`), in the priority order of §7.3.22.
 //!
+//! Caches (`tlb`): the outcome of the STE and CD checks for a (SEC_SID, StreamID, SubstreamID)
+//! is kept in the configuration cache ([`CachedCfg`]), and each successful walk in the TLB, so a
+//! warm translation is one configuration lookup and one TLB lookup, with no allocation and no
+//! memory access. Configuration errors are not cached (the next transaction fetches again).
+//! A TLB hit whose permissions deny the access walks again, so the fault (and its stage) comes
+//! from the tables. The caches follow `SmmuConfig::cache_policy`; register writes
+//! (STRTAB_BASE, CR0, GBPA) do not empty them, as the architecture requires software to issue
+//! CFGI/TLBI commands.
+//!
 //! Everything is keyed by `txn.sec_sid`: the register bank `banks[sec.index()]`, the Stream table
 //! and queues in `sec.pas()`. The Secure and Realm specific parts (S_GBPA.NSCFG, STE.NSCFG,
 //! Secure stage 2, Realm StreamWorlds, R_GBPA.ABORT as RES1) are not modelled yet: a Secure or
@@ -17,11 +26,13 @@ use crate::pas::{Pas, SecSid};
 use crate::spec::event::{EventFields, EventRecord, class, has_fetch_addr, id};
 use crate::spec::genmask;
 use crate::stream::{
-    Rule, S1Dss, S1Ste, SteFetchError, StreamCfg, TransCfg, decode_ste, fits, ias_bits,
+    AttrOverride, Rule, S1Dss, S1Ste, SteFetchError, StreamCfg, StreamWorld, TransCfg, decode_ste,
+    fits, ias_bits,
 };
+use crate::tlb::{self, El, Fill, Regime, StageKind, Tlb};
 use crate::trace::{self, Perms, TraceEvent, TraceSink};
-use crate::walk::{self, Access, Fault};
-use crate::{Abort, AbortReason, Smmu, Translation, Txn};
+use crate::walk::{self, Access, Fault, Granule, S1Cfg, WalkResult};
+use crate::{Abort, AbortReason, Smmu, SmmuConfig, Translation, Txn};
 
 /// Size reported for bypass translations (GBPA and STE.Config 0b100, and stage-1 bypass without
 /// stage 2).
@@ -134,6 +145,137 @@ fn reason_name(r: AbortReason) -> &'static str {
     }
 }
 
+/// What the configuration cache holds for one (SEC_SID, StreamID, SubstreamID): the outcome of
+/// the STE, SubstreamID and CD checks, ready for the walk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CachedCfg {
+    /// STE.Config 0b000 (or a reserved 0b0xx): abort without an event.
+    Abort,
+    /// STE.Config 0b100 (without a SubstreamID).
+    Bypass { attrs: AttrOverride },
+    /// Stage 1 bypasses (disabled, or S1DSS=0b01): stage 2 only, or no translation.
+    S1Bypass { t: TransCfg, ctx: tlb::Context },
+    /// Stage 1 translates with this CD's configuration (nested when `t.s2` is set).
+    S1 { t: TransCfg, s1: S1Cfg, ctx: tlb::Context },
+}
+
+/// The TLB tags of a stream: its regime, VMID (STE.S2VMID when stage 2 is implemented for the
+/// Security state, §3.17), and for stage 1 the CD's ASID, ASET and TBI.
+fn tlb_context(
+    cfg: &SmmuConfig,
+    sec: SecSid,
+    t: &TransCfg,
+    s1: Option<(&S1Cfg, bool)>,
+) -> tlb::Context {
+    let el = match t.world {
+        StreamWorld::El1 => El::El1,
+        StreamWorld::El2 => El::El2,
+        StreamWorld::El2E2h => El::El2E2h,
+        StreamWorld::El3 => El::El3,
+    };
+    let s2_implemented = match sec {
+        SecSid::Secure => cfg.s_idr1().sel2(),
+        SecSid::NonSecure | SecSid::Realm => cfg.idr0().s2p(),
+    };
+    let vmid = s2_implemented.then_some(t.vmid);
+    let regime = Regime { sec, el };
+    match s1 {
+        Some((s1, aset)) => {
+            let stage = if t.s2.is_some() { StageKind::Nested } else { StageKind::S1 };
+            tlb::Context::new(regime, stage, vmid, Some(s1.asid), aset, s1.tbi)
+        }
+        None => tlb::Context::new(regime, StageKind::S2, vmid, None, false, [false; 2]),
+    }
+}
+
+/// A walk through the TLB: a hit that permits the access is the answer; otherwise `walk` runs
+/// and its result is cached.
+#[allow(clippy::too_many_arguments)]
+fn cached_walk<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
+    tlb: &mut Tlb,
+    ctx: &tlb::Context,
+    txn: &Txn,
+    acc: Access,
+    granule: Granule,
+    mem: &mut M,
+    trace: &mut T,
+    walk: impl FnOnce(&mut M, &mut T) -> Result<WalkResult, Fault>,
+) -> Result<Translation, Stop> {
+    if let Some(hit) = tlb.lookup(ctx, txn.iova, acc.pnu, trace)
+        && walk::permits(hit.perms, acc)
+    {
+        return Ok(hit);
+    }
+    let r = walk(mem, trace).map_err(|f| fault_stop(&f, txn, acc))?;
+    let fill = Fill {
+        oa: r.oa,
+        size: r.size,
+        pas: r.pas,
+        perms: r.perms,
+        privileged: acc.pnu,
+        global: !r.ng,
+        granule,
+        level: r.level,
+    };
+    tlb.fill(ctx, txn.iova, &fill, trace);
+    Ok(Translation { pa: r.oa, pas: r.pas, perms: r.perms, size: r.size })
+}
+
+/// The per-transaction part of a translation, once the configuration is known.
+fn translate_cfg<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
+    cfg: &SmmuConfig,
+    tlb: &mut Tlb,
+    sec: SecSid,
+    c: &CachedCfg,
+    txn: &Txn,
+    mem: &mut M,
+    trace: &mut T,
+) -> Result<Translation, Stop> {
+    match c {
+        CachedCfg::Abort => Err(Stop::silent(AbortReason::ConfigAbort)),
+        CachedCfg::Bypass { attrs } => {
+            if !fits(txn.iova, cfg.oas_bits()) {
+                return Err(bypass_addr_size(txn, attrs.apply(txn)));
+            }
+            Ok(Translation {
+                pa: txn.iova,
+                pas: output_pas(sec),
+                perms: BYPASS_PERMS,
+                size: BYPASS_SIZE,
+            })
+        }
+        CachedCfg::S1Bypass { t, ctx } => {
+            let acc = t.attrs.apply(txn);
+            // The input goes to stage 2 as an IPA, checked against the IAS (§3.4).
+            if !fits(txn.iova, ias_bits(cfg)) {
+                return Err(bypass_addr_size(txn, acc));
+            }
+            match &t.s2 {
+                Some(s2) => {
+                    cached_walk(tlb, ctx, txn, acc, s2.granule, mem, trace, |mem, trace| {
+                        walk::walk_s2(s2, txn.iova, acc, class::IN, mem, trace)
+                    })
+                }
+                // Stage 2 bypass: the IPA is the PA, truncated to the OAS.
+                None => Ok(Translation {
+                    pa: txn.iova & genmask(cfg.oas_bits() - 1, 0),
+                    pas: output_pas(sec),
+                    perms: BYPASS_PERMS,
+                    size: BYPASS_SIZE,
+                }),
+            }
+        }
+        CachedCfg::S1 { t, s1, ctx } => {
+            let acc = t.attrs.apply(txn);
+            let sel = ((txn.iova >> crate::spec::desc::va::TTB_SELECT_BIT) & 1) as usize;
+            let granule = s1.tables[sel].map_or(Granule::G4K, |tt| tt.granule);
+            cached_walk(tlb, ctx, txn, acc, granule, mem, trace, |mem, trace| {
+                walk::walk_s1(s1, t.s2.as_ref(), txn.iova, acc, mem, trace)
+            })
+        }
+    }
+}
+
 /// What stage 1 does for a transaction once its SubstreamID has been checked.
 enum S1Plan {
     /// Stage 1 bypasses (disabled, or S1DSS=0b01).
@@ -216,8 +358,27 @@ impl Smmu {
                 size: BYPASS_SIZE,
             });
         }
+        if let Some(c) = self.config_cache.get(sec, txn.sid, txn.ssid) {
+            return translate_cfg(&self.cfg, &mut self.tlb, sec, c, txn, mem, trace);
+        }
+        let bank = &self.banks[sec.index()];
         let recinvsid = bank_cr2_recinvsid(bank);
         let e2h = bank_cr2_e2h(bank);
+        let c = self.resolve_cfg(sec, recinvsid, e2h, txn, mem, trace)?;
+        self.config_cache.insert(sec, txn.sid, txn.ssid, c);
+        translate_cfg(&self.cfg, &mut self.tlb, sec, &c, txn, mem, trace)
+    }
+
+    /// Fetches and checks the STE and, when stage 1 translates, the CD of a transaction.
+    fn resolve_cfg<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
+        &mut self,
+        sec: SecSid,
+        recinvsid: bool,
+        e2h: bool,
+        txn: &Txn,
+        mem: &mut M,
+        trace: &mut T,
+    ) -> Result<CachedCfg, Stop> {
         let ste = self.fetch_ste(sec, txn.sid, mem, trace).map_err(|e| match e {
             SteFetchError::BadStreamId(rule) if recinvsid => {
                 Stop::event(rule_record(rule, txn, 0), Some(rule))
@@ -234,36 +395,27 @@ impl Smmu {
         let stream = decode_ste(&self.cfg, sec, e2h, &ste)
             .map_err(|rule| Stop::event(rule_record(rule, txn, 0), Some(rule)))?;
         match stream {
-            StreamCfg::Abort => Err(Stop::silent(AbortReason::ConfigAbort)),
+            StreamCfg::Abort => Ok(CachedCfg::Abort),
             StreamCfg::Bypass { attrs } => {
-                let acc = attrs.apply(txn);
                 if let Some(ssid) = txn.ssid {
                     let rule = Rule::SsidS1Off;
                     return Err(Stop::event(rule_record(rule, txn, ssid), Some(rule)));
                 }
-                if !fits(txn.iova, self.cfg.oas_bits()) {
-                    return Err(bypass_addr_size(txn, acc));
-                }
-                Ok(Translation {
-                    pa: txn.iova,
-                    pas: output_pas(sec),
-                    perms: BYPASS_PERMS,
-                    size: BYPASS_SIZE,
-                })
+                Ok(CachedCfg::Bypass { attrs })
             }
-            StreamCfg::Translate(t) => self.translate_stream(sec, &t, txn, mem, trace),
+            StreamCfg::Translate(t) => self.resolve_stream(sec, &t, txn, mem, trace),
         }
     }
 
-    /// Translation through a translating STE: SubstreamID checks, CD, walks.
-    fn translate_stream<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
+    /// SubstreamID checks and CD of a translating STE.
+    fn resolve_stream<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
         &mut self,
         sec: SecSid,
         t: &TransCfg,
         txn: &Txn,
         mem: &mut M,
         trace: &mut T,
-    ) -> Result<Translation, Stop> {
+    ) -> Result<CachedCfg, Stop> {
         let acc = t.attrs.apply(txn);
         let bad = |rule: Rule, index: u32| Stop::event(rule_record(rule, txn, index), Some(rule));
         let plan = match (txn.ssid, &t.s1) {
@@ -287,24 +439,9 @@ impl Smmu {
                 S1Dss::Substream0 => S1Plan::Cd(0, *s1),
             },
         };
-        let r = match plan {
+        match plan {
             S1Plan::Bypass => {
-                // The input goes to stage 2 as an IPA, checked against the IAS (§3.4).
-                if !fits(txn.iova, ias_bits(&self.cfg)) {
-                    return Err(bypass_addr_size(txn, acc));
-                }
-                match &t.s2 {
-                    Some(s2) => walk::walk_s2(s2, txn.iova, acc, class::IN, mem, trace),
-                    None => {
-                        // Stage 2 bypass: the IPA is the PA, truncated to the OAS.
-                        return Ok(Translation {
-                            pa: txn.iova & genmask(self.cfg.oas_bits() - 1, 0),
-                            pas: output_pas(sec),
-                            perms: BYPASS_PERMS,
-                            size: BYPASS_SIZE,
-                        });
-                    }
-                }
+                Ok(CachedCfg::S1Bypass { t: *t, ctx: tlb_context(&self.cfg, sec, t, None) })
             }
             S1Plan::Cd(index, s1) => {
                 let cd = self.fetch_cd(sec, t, &s1, index, mem, trace).map_err(|e| match e {
@@ -316,11 +453,10 @@ impl Smmu {
                 })?;
                 let s1cfg = decode_cd(&self.cfg, sec, t, &s1, &cd)
                     .map_err(|rule| Stop::event(rule_record(rule, txn, index), Some(rule)))?;
-                walk::walk_s1(&s1cfg, t.s2.as_ref(), txn.iova, acc, mem, trace)
+                let ctx = tlb_context(&self.cfg, sec, t, Some((&s1cfg, cd.bits().aset())));
+                Ok(CachedCfg::S1 { t: *t, s1: s1cfg, ctx })
             }
-        };
-        let r = r.map_err(|f| fault_stop(&f, txn, acc))?;
-        Ok(Translation { pa: r.oa, pas: r.pas, perms: r.perms, size: r.size })
+        }
     }
 }
 

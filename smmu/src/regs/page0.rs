@@ -13,7 +13,7 @@ use crate::spec::regs::{
     IRQ_CFG2_MASK, Idr0, IrqCtrl, Q_IDX_MASK, Q_OVERFLOW_FLAG, QUEUE_BASE_MASK, S_GBPA_MASK, SIdr0,
     SInit, STRTAB_BASE_CFG_MASK, STRTAB_BASE_MASK, gerror, queue_index_mask, stall_model,
 };
-use crate::trace::{self, TraceEvent, TraceSink};
+use crate::trace::TraceSink;
 use crate::{Queue, SecSid, Smmu};
 
 impl Smmu {
@@ -257,11 +257,8 @@ impl Smmu {
             }
             Reg::Init => {
                 if SInit(v32).inv_all() {
-                    // There are no configuration or TLB caches to invalidate yet; the
-                    // invalidation is complete at once.
-                    trace::emit(trace, || {
-                        TraceEvent::Note("S_INIT.INV_ALL: caches invalidated".into())
-                    });
+                    // The invalidation is complete at once.
+                    self.invalidate_all(trace);
                 }
             }
             Reg::Gbpa => {

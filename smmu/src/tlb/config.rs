@@ -79,6 +79,24 @@ impl CfgScope {
     }
 }
 
+impl core::fmt::Display for CfgScope {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            CfgScope::Sid(sid) => write!(f, "[config sid={sid:#x}]"),
+            CfgScope::SidRange { sid, range } => {
+                let span = 1u64 << (u32::from(range.min(31)) + 1);
+                let first = u64::from(sid) & !(span - 1);
+                write!(f, "[config sid={first:#x}..={:#x}]", first + span - 1)
+            }
+            CfgScope::Cd { sid, ssid } => write!(f, "[config sid={sid:#x} ssid={ssid:#x}]"),
+            CfgScope::All => f.write_str("[config all]"),
+        }
+    }
+}
+
+/// Default bound on the number of cached configurations.
+pub const CONFIG_CACHE_CAPACITY: usize = 1024;
+
 /// Cached stream configurations, bounded, under a [`CachePolicy`].
 ///
 /// - `Normal`: at `capacity`, inserting evicts one other entry (deterministically: the first in
@@ -94,9 +112,6 @@ pub struct ConfigCache<V> {
 }
 
 impl<V> ConfigCache<V> {
-    /// Default bound on the number of cached configurations.
-    pub const DEFAULT_CAPACITY: usize = 1024;
-
     pub fn new(policy: CachePolicy, capacity: usize) -> Self {
         ConfigCache { policy, capacity: capacity.max(1), map: WordMap::default() }
     }

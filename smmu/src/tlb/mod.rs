@@ -63,7 +63,7 @@ mod tests;
 
 use core::fmt;
 
-pub use config::{CfgScope, ConfigCache};
+pub use config::{CONFIG_CACHE_CAPACITY, CfgScope, ConfigCache};
 pub use hash::{BuildWordHasher, WordHasher, WordMap};
 
 use crate::Translation;
