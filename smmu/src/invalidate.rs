@@ -199,4 +199,6 @@ impl Smmu {
 }
 
 #[cfg(test)]
+mod e2e;
+#[cfg(test)]
 mod tests;
