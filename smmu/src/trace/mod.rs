@@ -205,3 +205,6 @@ impl TraceSink for VecTrace {
         self.events.push(ev);
     }
 }
+
+mod render;
+pub use render::JsonLine;
