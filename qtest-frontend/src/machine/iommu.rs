@@ -1,0 +1,36 @@
+//! The machine's view of its IOMMU: the SMMU's register interface and translation entry.
+
+use smmu::{Abort, BusError, Pas, PhysMem, TraceSink, Translation, Txn};
+
+/// What the machine needs of an IOMMU; implemented by [`smmu::Smmu`] (and by test doubles).
+pub trait Iommu {
+    /// Bytes of MMIO space the register pages span.
+    fn mmio_size(&self) -> u64;
+    fn mmio_read<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
+        &mut self,
+        offset: u64,
+        size: u8,
+        pas: Pas,
+        mem: &mut M,
+        trace: &mut T,
+    ) -> Result<u64, BusError>;
+    #[allow(clippy::too_many_arguments)]
+    fn mmio_write<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
+        &mut self,
+        offset: u64,
+        size: u8,
+        value: u64,
+        pas: Pas,
+        mem: &mut M,
+        trace: &mut T,
+    ) -> Result<(), BusError>;
+    fn translate<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
+        &mut self,
+        txn: &Txn,
+        mem: &mut M,
+        trace: &mut T,
+    ) -> Result<Translation, Abort>;
+    /// Wired interrupt pulses since the last call, in order.
+    fn take_irqs(&mut self) -> Vec<u8>;
+    fn reset(&mut self);
+}
