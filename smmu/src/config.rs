@@ -158,7 +158,7 @@ impl SmmuConfig {
         if !(2..=1023).contains(&self.ba_realm) {
             return Err(format!("ba-realm={} is outside 2..1023", self.ba_realm));
         }
-        if self.root_offset % 0x10000 != 0 || self.root_offset < 0x20000 {
+        if !self.root_offset.is_multiple_of(0x10000) || self.root_offset < 0x20000 {
             return Err(format!(
                 "root-offset={:#x} must be 64 KiB aligned and at least 0x20000",
                 self.root_offset

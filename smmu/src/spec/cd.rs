@@ -44,6 +44,8 @@ bitfield::bitfield! {
     pub asid, set_asid: 63, 48;
     pub nscfg0, set_nscfg0: 64;
     pub had0, set_had0: 65;
+    /// DisCH0 (same bit as HAD0, when SMMU_IDR5.D128).
+    pub disch0, set_disch0: 65;
     pub e0pd0, set_e0pd0: 66;
     pub haft, set_haft: 67;
     /// TTB0, address bits [55:4].
@@ -51,8 +53,12 @@ bitfield::bitfield! {
     pub pnch, set_pnch: 122;
     pub epan, set_epan: 123;
     pub hwu0, set_hwu0: 127, 124;
+    /// SKL0 (bits [127:126], when SMMU_IDR5.D128).
+    pub skl0, set_skl0: 127, 126;
     pub nscfg1, set_nscfg1: 128;
     pub had1, set_had1: 129;
+    /// DisCH1 (same bit as HAD1, when SMMU_IDR5.D128).
+    pub disch1, set_disch1: 129;
     pub e0pd1, set_e0pd1: 130;
     pub aie, set_aie: 131;
     /// TTB1, address bits [55:4].
@@ -60,12 +66,20 @@ bitfield::bitfield! {
     pub ds, set_ds: 186;
     pub pie, set_pie: 187;
     pub hwu1, set_hwu1: 191, 188;
+    /// SKL1 (bits [191:190], when SMMU_IDR5.D128).
+    pub skl1, set_skl1: 191, 190;
     pub mair0, set_mair0: 223, 192;
     pub mair1, set_mair1: 255, 224;
     pub amair0, set_amair0: 287, 256;
     pub amair1, set_amair1: 319, 288;
+    /// IMPLEMENTATION DEFINED bits [351:320].
+    pub impdef, set_impdef: 351, 320;
     pub partid, set_partid: 367, 352;
     pub pmg, set_pmg: 375, 368;
+    /// PIIU<p> for p = 0..=15 as one value: PIIU<p> is bits [3p+2:3p] (CD bits [3p+386:3p+384]).
+    pub piiu, set_piiu: 431, 384;
+    /// PIIP<p> for p = 0..=15 as one value: PIIP<p> is bits [3p+2:3p] (CD bits [3p+450:3p+448]).
+    pub piip, set_piip: 495, 448;
 }
 
 /// Byte size of a CD.

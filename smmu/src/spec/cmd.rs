@@ -22,8 +22,9 @@ bitfield::bitfield! {
     pub stream_id, set_stream_id: 63, 32;
     /// TLBI range: NUM.
     pub num, set_num: 16, 12;
-    /// TLBI range: SCALE.
-    pub scale, set_scale: 24, 20;
+    /// TLBI range: SCALE, bits [25:20] (6 bits; bit 25 is RES0 when SMMU_IDR5.DS == 0, and
+    /// values above 39 behave as 39).
+    pub scale, set_scale: 25, 20;
     pub vmid, set_vmid: 47, 32;
     pub asid, set_asid: 63, 48;
     /// CMD_SYNC completion signal.
@@ -39,6 +40,8 @@ bitfield::bitfield! {
     pub range, set_range: 68, 64;
     /// ATC_INV Size.
     pub atc_size, set_atc_size: 69, 64;
+    /// CMD_PREFETCH_ADDR Size (2^Size translations at the prefetch stride).
+    pub prefetch_size, set_prefetch_size: 68, 64;
     pub ttl128, set_ttl128: 71;
     pub ttl, set_ttl: 73, 72;
     pub tg, set_tg: 75, 74;
@@ -145,6 +148,307 @@ pub mod cs {
     pub const SIG_NONE: u64 = 0;
     pub const SIG_IRQ: u64 = 1;
     pub const SIG_SEV: u64 = 2;
+}
+
+/// CMD_TLBI_* TG encodings (§4.4.1.1); 0 means no range and no level hint.
+pub mod tlbi_tg {
+    pub const NONE: u64 = 0b00;
+    pub const G4K: u64 = 0b01;
+    pub const G16K: u64 = 0b10;
+    pub const G64K: u64 = 0b11;
+}
+
+/// CMD_RESUME Action values (Ac bit 12, Ab bit 13).
+pub mod resume_action {
+    pub const TERMINATE: u64 = 0b00;
+    pub const RETRY: u64 = 0b01;
+    pub const ABORT: u64 = 0b10;
+}
+
+/// CMD_PRI_RESP Resp values.
+pub mod pri_resp {
+    pub const DENY: u64 = 0b00;
+    pub const FAIL: u64 = 0b01;
+    pub const SUCCESS: u64 = 0b10;
+}
+
+/// CMD_CFGI_STE_RANGE Range value meaning every StreamID (CMD_CFGI_ALL).
+pub const CFGI_RANGE_ALL: u64 = 31;
+
+/// ATC_INV Size value that invalidates the whole address space.
+pub const ATC_INV_SIZE_ALL: u64 = 52;
+
+/// Range invalidation and level hint of an address-based CMD_TLBI_* (§4.4.1.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct TlbiRange {
+    /// NUM: the range is (NUM + 1) * 2^SCALE granules.
+    pub num: u8,
+    /// SCALE (6 bits with SMMU_IDR5.DS, else 5).
+    pub scale: u8,
+    /// TG (`tlbi_tg`): granule of the entries to invalidate; 0 disables range and hint.
+    pub tg: u8,
+    /// TTL: level hint.
+    pub ttl: u8,
+    /// TTL128: the level hint applies to 128-bit descriptors.
+    pub ttl128: bool,
+}
+
+impl Cmd {
+    /// A command with only its opcode set.
+    pub fn new(opcode: u8) -> Cmd {
+        let mut c = Cmd::default();
+        c.bits_mut().set_opcode(u64::from(opcode));
+        c
+    }
+
+    /// The opcode (byte 0).
+    pub fn op(&self) -> u8 {
+        self.bits().opcode() as u8
+    }
+
+    /// Sets SSec (Secure queue only: the command targets the Secure stream table).
+    pub fn with_ssec(mut self) -> Cmd {
+        self.bits_mut().set_ssec(true);
+        self
+    }
+
+    /// Sets SSV and SubstreamID.
+    pub fn with_ssid(mut self, ssid: u32) -> Cmd {
+        let mut b = self.bits_mut();
+        b.set_ssv(true);
+        b.set_substream_id(u64::from(ssid));
+        self
+    }
+
+    /// Sets the TLBI range and level hint fields.
+    pub fn with_range(mut self, r: TlbiRange) -> Cmd {
+        let mut b = self.bits_mut();
+        b.set_num(u64::from(r.num));
+        b.set_scale(u64::from(r.scale));
+        b.set_tg(u64::from(r.tg));
+        b.set_ttl(u64::from(r.ttl));
+        b.set_ttl128(r.ttl128);
+        self
+    }
+
+    /// Sets CMD_SYNC MSH (MSI shareability).
+    pub fn with_msh(mut self, sh: u8) -> Cmd {
+        self.bits_mut().set_msh(u64::from(sh));
+        self
+    }
+
+    /// Sets the Realm CMD_SYNC MSI_NS bit (MSI to the Non-secure PA space).
+    pub fn with_msi_ns(mut self) -> Cmd {
+        self.bits_mut().set_msi_ns(true);
+        self
+    }
+
+    fn with_sid(op: u8, sid: u32) -> Cmd {
+        let mut c = Cmd::new(op);
+        c.bits_mut().set_stream_id(u64::from(sid));
+        c
+    }
+
+    fn with_vmid_asid(op: u8, vmid: u16, asid: u16) -> Cmd {
+        let mut c = Cmd::new(op);
+        let mut b = c.bits_mut();
+        b.set_vmid(u64::from(vmid));
+        b.set_asid(u64::from(asid));
+        c
+    }
+
+    fn with_addr(mut self, addr: u64, leaf: bool) -> Cmd {
+        let mut b = self.bits_mut();
+        b.set_leaf(leaf);
+        b.set_address(addr >> 12);
+        self
+    }
+
+    /// CMD_PREFETCH_CONFIG(StreamID).
+    pub fn prefetch_config(sid: u32) -> Cmd {
+        Cmd::with_sid(op::PREFETCH_CONFIG, sid)
+    }
+
+    /// CMD_PREFETCH_ADDR(StreamID, Addr, Size).
+    pub fn prefetch_addr(sid: u32, addr: u64, size: u8) -> Cmd {
+        let mut c = Cmd::with_sid(op::PREFETCH_ADDR, sid);
+        let mut b = c.bits_mut();
+        b.set_prefetch_size(u64::from(size));
+        b.set_address(addr >> 12);
+        c
+    }
+
+    /// CMD_CFGI_STE(StreamID, Leaf).
+    pub fn cfgi_ste(sid: u32, leaf: bool) -> Cmd {
+        let mut c = Cmd::with_sid(op::CFGI_STE, sid);
+        c.bits_mut().set_leaf(leaf);
+        c
+    }
+
+    /// CMD_CFGI_STE_RANGE(StreamID, Range): 2^(Range+1) StreamIDs.
+    pub fn cfgi_ste_range(sid: u32, range: u8) -> Cmd {
+        let mut c = Cmd::with_sid(op::CFGI_STE_RANGE, sid);
+        c.bits_mut().set_range(u64::from(range));
+        c
+    }
+
+    /// CMD_CFGI_ALL: CMD_CFGI_STE_RANGE with Range 31.
+    pub fn cfgi_all() -> Cmd {
+        Cmd::cfgi_ste_range(0, CFGI_RANGE_ALL as u8)
+    }
+
+    /// CMD_CFGI_CD(StreamID, SubstreamID, Leaf).
+    pub fn cfgi_cd(sid: u32, ssid: u32, leaf: bool) -> Cmd {
+        let mut c = Cmd::with_sid(op::CFGI_CD, sid);
+        let mut b = c.bits_mut();
+        b.set_substream_id(u64::from(ssid));
+        b.set_leaf(leaf);
+        c
+    }
+
+    /// CMD_CFGI_CD_ALL(StreamID).
+    pub fn cfgi_cd_all(sid: u32) -> Cmd {
+        Cmd::with_sid(op::CFGI_CD_ALL, sid)
+    }
+
+    /// CMD_CFGI_VMS_PIDM(VMID).
+    pub fn cfgi_vms_pidm(vmid: u16) -> Cmd {
+        Cmd::with_vmid_asid(op::CFGI_VMS_PIDM, vmid, 0)
+    }
+
+    /// CMD_TLBI_NH_ALL(VMID).
+    pub fn tlbi_nh_all(vmid: u16) -> Cmd {
+        Cmd::with_vmid_asid(op::TLBI_NH_ALL, vmid, 0)
+    }
+
+    /// CMD_TLBI_NH_ASID(VMID, ASID).
+    pub fn tlbi_nh_asid(vmid: u16, asid: u16) -> Cmd {
+        Cmd::with_vmid_asid(op::TLBI_NH_ASID, vmid, asid)
+    }
+
+    /// CMD_TLBI_NH_VA(VMID, ASID, Addr, Leaf); range fields through [`Cmd::with_range`].
+    pub fn tlbi_nh_va(vmid: u16, asid: u16, addr: u64, leaf: bool) -> Cmd {
+        Cmd::with_vmid_asid(op::TLBI_NH_VA, vmid, asid).with_addr(addr, leaf)
+    }
+
+    /// CMD_TLBI_NH_VAA(VMID, Addr, Leaf).
+    pub fn tlbi_nh_vaa(vmid: u16, addr: u64, leaf: bool) -> Cmd {
+        Cmd::with_vmid_asid(op::TLBI_NH_VAA, vmid, 0).with_addr(addr, leaf)
+    }
+
+    /// CMD_TLBI_EL3_ALL.
+    pub fn tlbi_el3_all() -> Cmd {
+        Cmd::new(op::TLBI_EL3_ALL)
+    }
+
+    /// CMD_TLBI_EL3_VA(Addr, Leaf).
+    pub fn tlbi_el3_va(addr: u64, leaf: bool) -> Cmd {
+        Cmd::new(op::TLBI_EL3_VA).with_addr(addr, leaf)
+    }
+
+    /// CMD_TLBI_EL2_ALL.
+    pub fn tlbi_el2_all() -> Cmd {
+        Cmd::new(op::TLBI_EL2_ALL)
+    }
+
+    /// CMD_TLBI_EL2_ASID(ASID).
+    pub fn tlbi_el2_asid(asid: u16) -> Cmd {
+        Cmd::with_vmid_asid(op::TLBI_EL2_ASID, 0, asid)
+    }
+
+    /// CMD_TLBI_EL2_VA(ASID, Addr, Leaf).
+    pub fn tlbi_el2_va(asid: u16, addr: u64, leaf: bool) -> Cmd {
+        Cmd::with_vmid_asid(op::TLBI_EL2_VA, 0, asid).with_addr(addr, leaf)
+    }
+
+    /// CMD_TLBI_EL2_VAA(Addr, Leaf).
+    pub fn tlbi_el2_vaa(addr: u64, leaf: bool) -> Cmd {
+        Cmd::new(op::TLBI_EL2_VAA).with_addr(addr, leaf)
+    }
+
+    /// CMD_TLBI_S12_VMALL(VMID).
+    pub fn tlbi_s12_vmall(vmid: u16) -> Cmd {
+        Cmd::with_vmid_asid(op::TLBI_S12_VMALL, vmid, 0)
+    }
+
+    /// CMD_TLBI_S2_IPA(VMID, Addr, Leaf): IPA bits [55:12].
+    pub fn tlbi_s2_ipa(vmid: u16, ipa: u64, leaf: bool) -> Cmd {
+        let mut c = Cmd::with_vmid_asid(op::TLBI_S2_IPA, vmid, 0);
+        let mut b = c.bits_mut();
+        b.set_leaf(leaf);
+        b.set_ipa(ipa >> 12);
+        c
+    }
+
+    /// CMD_TLBI_NSNH_ALL.
+    pub fn tlbi_nsnh_all() -> Cmd {
+        Cmd::new(op::TLBI_NSNH_ALL)
+    }
+
+    /// CMD_TLBI_SNH_ALL (Secure queue only).
+    pub fn tlbi_snh_all() -> Cmd {
+        Cmd::new(op::TLBI_SNH_ALL)
+    }
+
+    /// CMD_TLBI_S_EL2_ALL (Secure queue only).
+    pub fn tlbi_s_el2_all() -> Cmd {
+        Cmd::new(op::TLBI_S_EL2_ALL)
+    }
+
+    /// CMD_TLBI_S_S12_VMALL(VMID) (Secure queue only).
+    pub fn tlbi_s_s12_vmall(vmid: u16) -> Cmd {
+        Cmd::with_vmid_asid(op::TLBI_S_S12_VMALL, vmid, 0)
+    }
+
+    /// CMD_ATC_INV(StreamID, SubstreamID, Addr, Size, Global).
+    pub fn atc_inv(sid: u32, ssid: Option<u32>, addr: u64, size: u8, global: bool) -> Cmd {
+        let mut c = Cmd::with_sid(op::ATC_INV, sid);
+        if let Some(ssid) = ssid {
+            c = c.with_ssid(ssid);
+        }
+        let mut b = c.bits_mut();
+        b.set_global(global);
+        b.set_atc_size(u64::from(size));
+        b.set_address(addr >> 12);
+        c
+    }
+
+    /// CMD_PRI_RESP(StreamID, SubstreamID, PRGIndex, Resp).
+    pub fn pri_resp(sid: u32, ssid: Option<u32>, prg_index: u16, resp: u64) -> Cmd {
+        let mut c = Cmd::with_sid(op::PRI_RESP, sid);
+        if let Some(ssid) = ssid {
+            c = c.with_ssid(ssid);
+        }
+        let mut b = c.bits_mut();
+        b.set_prg_index(u64::from(prg_index));
+        b.set_resp(resp);
+        c
+    }
+
+    /// CMD_RESUME(StreamID, STAG, Action).
+    pub fn resume(sid: u32, stag: u16, action: u64) -> Cmd {
+        let mut c = Cmd::with_sid(op::RESUME, sid);
+        let mut b = c.bits_mut();
+        b.set_action(action);
+        b.set_stag(u64::from(stag));
+        c
+    }
+
+    /// CMD_STALL_TERM(StreamID).
+    pub fn stall_term(sid: u32) -> Cmd {
+        Cmd::with_sid(op::STALL_TERM, sid)
+    }
+
+    /// CMD_SYNC(CS, MSIAddress, MSIData, MSIAttr); MSIAddr bits [55:2].
+    pub fn sync(cs: u64, msi_addr: u64, msi_data: u32, msiattr: u8) -> Cmd {
+        let mut c = Cmd::new(op::SYNC);
+        let mut b = c.bits_mut();
+        b.set_cs(cs);
+        b.set_msiattr(u64::from(msiattr));
+        b.set_msidata(u64::from(msi_data));
+        b.set_msiaddr(msi_addr >> 2);
+        c
+    }
 }
 
 /// CMDQ_CONS.ERR codes (§7.1).

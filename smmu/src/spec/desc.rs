@@ -23,8 +23,20 @@ bitfield::bitfield! {
     pub af, set_af: 10;
     /// Stage 1 nG.
     pub ng, set_ng: 11;
+    /// OA[51:50] (or next-level table address [51:50]) with DS = 1 (FEAT_LPA2, 4 KiB and
+    /// 16 KiB granules), in place of SH.
+    pub oa_51_50, set_oa_51_50: 9, 8;
     /// Output address bits [47:12] (the low bits below the granule are RES0 / reserved).
     pub oa_47_12, set_oa_47_12: 47, 12;
+    /// OA[51:48] (or next-level table address [51:48]) with the 64 KiB granule and a 52-bit
+    /// OA (FEAT_LPA).
+    pub oa_51_48, set_oa_51_48: 15, 12;
+    /// Block descriptor nT (FEAT_BBM).
+    pub nt, set_nt: 16;
+    /// OA[49:48] (or next-level table address [49:48]) with DS = 1 (FEAT_LPA2).
+    pub oa_49_48, set_oa_49_48: 49, 48;
+    /// Stage 1 GP (guarded page).
+    pub gp, set_gp: 50;
     pub dbm, set_dbm: 51;
     pub contiguous, set_contiguous: 52;
     /// Stage 1 PXN.
@@ -34,6 +46,12 @@ bitfield::bitfield! {
     /// Stage 2 XN[1:0] (bit 53 is XN[0], meaningful with FEAT_XNX).
     pub s2xn, set_s2xn: 54, 53;
     pub sw, set_sw: 58, 55;
+    /// Realm stage 2 NS (FEAT_RME): the output is in the Non-secure PA space.
+    pub s2_ns, set_s2_ns: 55;
+    /// PBHA[3:0], bits [62:59] of block and page descriptors.
+    pub pbha, set_pbha: 62, 59;
+    /// Stage 1 AttrIndx[3] (CD.AIE with SMMU_IDR3.AIE), bit 59.
+    pub attr_indx_3, set_attr_indx_3: 59;
     /// Table descriptor PXNTable.
     pub pxn_table, set_pxn_table: 59;
     /// Table descriptor UXNTable / XNTable.
@@ -51,6 +69,23 @@ impl Desc {
     /// The next-level table address or output address, for a granule of `2^granule_shift`.
     pub fn address(&self, granule_shift: u32) -> u64 {
         self.0 & OA_MASK_48 & !((1u64 << granule_shift) - 1)
+    }
+
+    /// The next-level table address or output address with up to 52 bits, for a granule of
+    /// `2^granule_shift` bytes (12, 14 or 16): with the 64 KiB granule, OA[51:48] comes from
+    /// bits [15:12]; with `ds` (FEAT_LPA2, 4 KiB and 16 KiB), OA[51:50] from bits [9:8] and
+    /// OA[49:48] from bits [49:48].
+    /// A `granule_shift` outside 12..=16 is clamped.
+    pub fn address_52(&self, granule_shift: u32, ds: bool) -> u64 {
+        let g = granule_shift.clamp(12, 16);
+        let low = self.0 & super::genmask(47, g);
+        if g == 16 {
+            low | (self.oa_51_48() << 48)
+        } else if ds {
+            low | (self.oa_49_48() << 48) | (self.oa_51_50() << 50)
+        } else {
+            low
+        }
     }
 
     /// Raw value.
@@ -73,6 +108,26 @@ pub mod ap_table {
     pub const NO_EL0: u64 = 0b01;
     /// APTable[1]: no write access below.
     pub const NO_WRITE: u64 = 0b10;
+}
+
+/// Descriptor kinds from bits [1:0].
+pub mod kind {
+    /// Bits [1:0] of a block descriptor (levels 1-2; level 0 with FEAT_LPA2).
+    pub const BLOCK: u64 = 0b01;
+    /// Bits [1:0] of a table descriptor (levels 0-2) or a page descriptor (level 3).
+    pub const TABLE_OR_PAGE: u64 = 0b11;
+}
+
+/// Stage-2 XN[1:0] values (XN[0] needs FEAT_XNX, SMMU_IDR3.XNX).
+pub mod s2xn {
+    /// Executable at EL1 and EL0.
+    pub const EXEC: u64 = 0b00;
+    /// Not executable at EL1, executable at EL0.
+    pub const PXN: u64 = 0b01;
+    /// Not executable at any level.
+    pub const XN: u64 = 0b10;
+    /// Executable at EL1, not at EL0.
+    pub const UXN: u64 = 0b11;
 }
 
 /// Stage-2 S2AP bit meanings.

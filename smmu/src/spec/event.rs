@@ -30,10 +30,23 @@ bitfield::bitfield! {
     pub s2, set_s2: 103;
     pub class, set_class: 105, 104;
     pub ttrnw, set_ttrnw: 108;
+    /// E_PAGE_REQUEST uX / uW / uR / pX / pW / pR (anticipated unprivileged and privileged
+    /// execute, write and read). Positions from the IHI 0070 G.b figure of §7.3.19.
+    pub pr_ux, set_pr_ux: 97;
+    pub pr_uw, set_pr_uw: 98;
+    pub pr_ur, set_pr_ur: 99;
+    pub pr_px, set_pr_px: 101;
+    pub pr_pw, set_pr_pw: 102;
+    pub pr_pr, set_pr_pr: 103;
+    /// E_PAGE_REQUEST Span: the access span is Span * 4096 bytes.
+    pub pr_span, set_pr_span: 115, 108;
     pub input_addr, set_input_addr: 191, 128;
     /// Words 6-7 as a whole: IPA[55:12] or FetchAddr[55:3] at their address bit positions.
     pub addr2, set_addr2: 255, 192;
 }
+
+/// Mask of the InputAddr field of E_PAGE_REQUEST (bits [63:12] of the address).
+pub const PAGE_REQUEST_ADDR_MASK: u64 = genmask(63, 12);
 
 /// Byte size of an event record.
 pub const EVENT_SIZE: u64 = 32;
@@ -64,6 +77,9 @@ pub mod id {
     pub const F_CFG_CONFLICT: u8 = 0x21;
     pub const E_PAGE_REQUEST: u8 = 0x24;
     pub const F_VMS_FETCH: u8 = 0x25;
+    /// First and last IMPLEMENTATION DEFINED event numbers (§7.3.21).
+    pub const IMPDEF_FIRST: u8 = 0xe0;
+    pub const IMPDEF_LAST: u8 = 0xef;
 
     /// The spec name of an event type.
     pub fn name(id: u8) -> &'static str {
@@ -100,7 +116,8 @@ pub mod class {
 }
 
 /// The common fields of an event record, decoded. Which ones a record carries depends on its
-/// type; the encoder masks words 6-7 as the type requires (IPA[55:12] or FetchAddr[55:3]).
+/// type ([`layout`]); [`EventRecord::encode`] writes only those and masks words 6-7 as the type
+/// requires (IPA[55:12] or FetchAddr[55:3]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 pub struct EventFields {
     pub id: u8,
@@ -129,9 +146,169 @@ pub fn has_fetch_addr(id: u8) -> bool {
     matches!(id, id::F_STE_FETCH | id::F_CD_FETCH | id::F_WALK_EABT | id::F_VMS_FETCH)
 }
 
+/// How an event type carries its SubstreamID.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SsidField {
+    /// No SubstreamID: bits [31:8] are RES0.
+    None,
+    /// SSV (bit 11) qualifies SubstreamID [31:12].
+    WithSsv,
+    /// SubstreamID [31:12] always valid, no SSV (C_BAD_SUBSTREAMID).
+    Always,
+}
+
+/// What words 6-7 of an event type hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Addr2Field {
+    None,
+    /// IPA, address bits [55:12].
+    Ipa,
+    /// FetchAddr, address bits [55:3].
+    FetchAddr,
+}
+
+/// The fields an event type defines (IHI 0070 §7.3); every other bit of its record is RES0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct EventLayout {
+    pub ssid: SsidField,
+    /// STAG (stall events) or Reason (fetch, walk, conflict and F_UUT events), bits [79:64].
+    pub stag_or_reason: bool,
+    pub gpcf: bool,
+    pub stall: bool,
+    /// PnU (97) and InD (98).
+    pub pnu_ind: bool,
+    /// RnW (99).
+    pub rnw: bool,
+    pub nsipa: bool,
+    pub s2: bool,
+    pub class: bool,
+    pub ttrnw: bool,
+    pub input_addr: bool,
+    pub addr2: Addr2Field,
+}
+
+/// The layout of an event type. Reserved and IMPLEMENTATION DEFINED numbers define every
+/// field, so nothing given is dropped.
+pub fn layout(event: u8) -> EventLayout {
+    let none = EventLayout {
+        ssid: SsidField::WithSsv,
+        stag_or_reason: false,
+        gpcf: false,
+        stall: false,
+        pnu_ind: false,
+        rnw: false,
+        nsipa: false,
+        s2: false,
+        class: false,
+        ttrnw: false,
+        input_addr: false,
+        addr2: Addr2Field::None,
+    };
+    let fetch =
+        EventLayout { stag_or_reason: true, gpcf: true, addr2: Addr2Field::FetchAddr, ..none };
+    let translation = EventLayout {
+        stag_or_reason: true,
+        stall: true,
+        pnu_ind: true,
+        rnw: true,
+        nsipa: true,
+        s2: true,
+        class: true,
+        input_addr: true,
+        addr2: Addr2Field::Ipa,
+        ..none
+    };
+    match event {
+        id::F_UUT => {
+            EventLayout { stag_or_reason: true, pnu_ind: true, rnw: true, input_addr: true, ..none }
+        }
+        id::C_BAD_STREAMID | id::C_BAD_STE | id::C_BAD_CD => none,
+        id::F_STE_FETCH | id::F_CD_FETCH | id::F_VMS_FETCH => fetch,
+        id::F_BAD_ATS_TREQ => EventLayout { input_addr: true, ..none },
+        id::F_STREAM_DISABLED => EventLayout { ssid: SsidField::None, ..none },
+        id::F_TRANSL_FORBIDDEN => {
+            EventLayout { ssid: SsidField::None, rnw: true, input_addr: true, ..none }
+        }
+        id::C_BAD_SUBSTREAMID => EventLayout { ssid: SsidField::Always, ..none },
+        id::F_WALK_EABT => EventLayout {
+            pnu_ind: true,
+            rnw: true,
+            s2: true,
+            class: true,
+            input_addr: true,
+            ..fetch
+        },
+        id::F_TRANSLATION | id::F_ADDR_SIZE | id::F_ACCESS => translation,
+        id::F_PERMISSION => EventLayout { ttrnw: true, ..translation },
+        id::F_TLB_CONFLICT => EventLayout {
+            stag_or_reason: true,
+            pnu_ind: true,
+            rnw: true,
+            s2: true,
+            input_addr: true,
+            addr2: Addr2Field::Ipa,
+            ..none
+        },
+        id::F_CFG_CONFLICT => EventLayout { stag_or_reason: true, ..none },
+        id::E_PAGE_REQUEST => EventLayout { input_addr: true, ..none },
+        _ => EventLayout {
+            ssid: SsidField::WithSsv,
+            gpcf: true,
+            ttrnw: true,
+            addr2: if has_fetch_addr(event) { Addr2Field::FetchAddr } else { Addr2Field::Ipa },
+            ..translation
+        },
+    }
+}
+
 impl EventRecord {
-    /// Encodes the fields into a record.
+    /// Encodes the fields into a record, writing only the fields the event type defines
+    /// ([`layout`]): everything else stays RES0. Words 6-7 are masked to IPA[55:12] or
+    /// FetchAddr[55:3], E_PAGE_REQUEST's InputAddr to bits [63:12].
     pub fn encode(f: &EventFields) -> EventRecord {
+        let l = layout(f.id);
+        let mut r = EventRecord::default();
+        let mut b = r.bits_mut();
+        b.set_event_id(u64::from(f.id));
+        b.set_stream_id(u64::from(f.sid));
+        match (l.ssid, f.ssid) {
+            (SsidField::WithSsv, Some(ssid)) => {
+                b.set_ssv(true);
+                b.set_substream_id(u64::from(ssid));
+            }
+            (SsidField::Always, Some(ssid)) => b.set_substream_id(u64::from(ssid)),
+            _ => {}
+        }
+        if l.stag_or_reason {
+            b.set_stag(u64::from(f.stag));
+        }
+        b.set_gpcf(l.gpcf && f.gpcf);
+        b.set_stall(l.stall && f.stall);
+        b.set_pnu(l.pnu_ind && f.pnu);
+        b.set_ind(l.pnu_ind && f.ind);
+        b.set_rnw(l.rnw && f.rnw);
+        b.set_nsipa(l.nsipa && f.nsipa);
+        b.set_s2(l.s2 && f.s2);
+        if l.class {
+            b.set_class(f.class);
+        }
+        b.set_ttrnw(l.ttrnw && f.ttrnw);
+        if l.input_addr {
+            let mask = if f.id == id::E_PAGE_REQUEST { PAGE_REQUEST_ADDR_MASK } else { u64::MAX };
+            b.set_input_addr(f.input_addr & mask);
+        }
+        match l.addr2 {
+            Addr2Field::None => {}
+            Addr2Field::Ipa => b.set_addr2(f.addr2 & IPA_MASK),
+            Addr2Field::FetchAddr => b.set_addr2(f.addr2 & FETCH_ADDR_MASK),
+        }
+        r
+    }
+
+    /// Encodes every field regardless of the event type (SSV with any SubstreamID, all flags,
+    /// InputAddr unmasked, words 6-7 masked by [`has_fetch_addr`]). For reproducing peers that
+    /// fill fields the architecture leaves RES0.
+    pub fn encode_unmasked(f: &EventFields) -> EventRecord {
         let mut r = EventRecord::default();
         let mut b = r.bits_mut();
         b.set_event_id(u64::from(f.id));

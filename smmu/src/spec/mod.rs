@@ -9,6 +9,7 @@ pub mod cd;
 pub mod cmd;
 pub mod desc;
 pub mod event;
+pub mod gpt;
 pub mod regs;
 pub mod ste;
 pub mod table;
@@ -50,6 +51,12 @@ macro_rules! wire_struct {
             /// The 64-bit words, word 0 first.
             pub fn to_words(&self) -> [u64; $words] {
                 self.words.map(|w| w.get())
+            }
+            /// The bytes as they sit in memory.
+            pub fn to_bytes(&self) -> [u8; $words * 8] {
+                let mut out = [0u8; $words * 8];
+                out.copy_from_slice(zerocopy::IntoBytes::as_bytes(self));
+                out
             }
             /// Read-only view with spec bit numbers.
             pub fn bits(&self) -> $bits<&[u8]> {

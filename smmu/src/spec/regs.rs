@@ -157,6 +157,14 @@ bitfield::bitfield! {
     pub e0pd, set_e0pd: 13;
     pub ptwnnc, set_ptwnnc: 14;
     pub dpt, set_dpt: 15;
+    pub pasidtt, set_pasidtt: 16;
+    pub epan, set_epan: 17;
+    pub s1pi, set_s1pi: 18;
+    pub s2pi, set_s2pi: 19;
+    pub s2po, set_s2po: 20;
+    pub the, set_the: 21;
+    pub mteperm, set_mteperm: 22;
+    pub aie, set_aie: 23;
 }
 
 bitfield::bitfield! {
@@ -200,6 +208,45 @@ bitfield::bitfield! {
 }
 
 bitfield::bitfield! {
+    /// SMMU_S_IDR3.
+    #[derive(Clone, Copy, PartialEq, Eq, Default)]
+    pub struct SIdr3(pub u32);
+    impl Debug;
+    u32;
+    pub sams, set_sams: 6;
+}
+
+bitfield::bitfield! {
+    /// SMMU_R_IDR1.
+    #[derive(Clone, Copy, PartialEq, Eq, Default)]
+    pub struct RIdr1(pub u32);
+    impl Debug;
+    u32;
+    pub rme_da_impl, set_rme_da_impl: 31;
+}
+
+bitfield::bitfield! {
+    /// SMMU_R_IDR3.
+    #[derive(Clone, Copy, PartialEq, Eq, Default)]
+    pub struct RIdr3(pub u32);
+    impl Debug;
+    u32;
+    pub dpt, set_dpt: 15;
+    pub mec, set_mec: 16;
+    pub xt, set_xt: 17;
+}
+
+bitfield::bitfield! {
+    /// SMMU_S_INIT.
+    #[derive(Clone, Copy, PartialEq, Eq, Default)]
+    pub struct SInit(pub u32);
+    impl Debug;
+    u32;
+    /// Write 1 to invalidate every SMMU cache and TLB; reads 1 until done.
+    pub inv_all, set_inv_all: 0;
+}
+
+bitfield::bitfield! {
     /// SMMU_ROOT_IDR0.
     #[derive(Clone, Copy, PartialEq, Eq, Default)]
     pub struct RootIdr0(pub u32);
@@ -233,6 +280,12 @@ bitfield::bitfield! {
 pub const CR0_NS_MASK: u32 = 0x1df;
 /// Writable S_CR0 bits: SMMUEN, EVENTQEN, CMDQEN, SIF, VMW, NSSTALLD.
 pub const CR0_S_MASK: u32 = 0x3ed;
+/// Writable R_CR0 bits: SMMUEN, PRIQEN, EVENTQEN, CMDQEN, ATSCHK (RES1), VMW, DPT_WALK_EN.
+pub const CR0_R_MASK: u32 = 0x5df;
+/// S_CR0.SIF: a Secure stream's Non-secure instruction fetch is a Permission fault.
+pub const S_CR0_SIF: u32 = 1 << 5;
+/// S_CR0.NSSTALLD: the Non-secure interface may not use the Stall model.
+pub const S_CR0_NSSTALLD: u32 = 1 << 9;
 
 bitfield::bitfield! {
     #[derive(Clone, Copy, PartialEq, Eq, Default)]
@@ -370,3 +423,164 @@ bitfield::bitfield! {
 
 /// IRQ_CFG0 address mask, bits [55:2].
 pub const IRQ_CFG0_ADDR_MASK: u64 = super::genmask(55, 2);
+
+bitfield::bitfield! {
+    /// SMMU_ROOT_CR0 (and ROOT_CR0ACK).
+    #[derive(Clone, Copy, PartialEq, Eq, Default)]
+    pub struct RootCr0(pub u32);
+    impl Debug;
+    u32;
+    /// SMMU- and client-originated accesses may become observable.
+    pub accessen, set_accessen: 0;
+    /// Granule protection checks on every access except GPT fetches.
+    pub gpcen, set_gpcen: 1;
+}
+
+/// Writable ROOT_CR0 bits: ACCESSEN, GPCEN.
+pub const ROOT_CR0_MASK: u32 = 0x3;
+
+bitfield::bitfield! {
+    /// SMMU_ROOT_GPT_BASE.
+    #[derive(Clone, Copy, PartialEq, Eq, Default)]
+    pub struct RootGptBase(pub u64);
+    impl Debug;
+    u64;
+    /// ADDR, address bits [51:12] of the level 0 GPT (Root PA space).
+    pub addr, set_addr: 51, 12;
+}
+
+/// Writable bits of ROOT_GPT_BASE: ADDR[51:12].
+pub const ROOT_GPT_BASE_MASK: u64 = super::genmask(51, 12);
+
+bitfield::bitfield! {
+    /// SMMU_ROOT_GPT_BASE_CFG: GPCCR_EL3 without GPC (bit 16 is RES0).
+    #[derive(Clone, Copy, PartialEq, Eq, Default)]
+    pub struct RootGptBaseCfg(pub u64);
+    impl Debug;
+    u64;
+    /// PPS: protected physical address size (encoded like IDR5.OAS, see [`pa_bits`]).
+    pub pps, set_pps: 2, 0;
+    pub irgn, set_irgn: 9, 8;
+    pub orgn, set_orgn: 11, 10;
+    pub sh, set_sh: 13, 12;
+    /// PGS: 0b00 4 KiB, 0b01 64 KiB, 0b10 16 KiB (see `gpt::pgs_shift`).
+    pub pgs, set_pgs: 15, 14;
+    pub gpcp, set_gpcp: 17;
+    /// L0GPTSZ (read-only): 0 30 bits, 4 34 bits, 6 36 bits, 9 39 bits (see
+    /// `gpt::l0gptsz_bits`).
+    pub l0gptsz, set_l0gptsz: 23, 20;
+}
+
+/// Software-writable bits of ROOT_GPT_BASE_CFG: PPS, IRGN, ORGN, SH, PGS, GPCP (L0GPTSZ is RO).
+pub const ROOT_GPT_BASE_CFG_MASK: u64 = super::genmask(2, 0) | super::genmask(15, 8) | (1 << 17);
+
+bitfield::bitfield! {
+    /// SMMU_ROOT_GPF_FAR and SMMU_ROOT_GPT_CFG_FAR (CFG_ERR only in the latter).
+    #[derive(Clone, Copy, PartialEq, Eq, Default)]
+    pub struct RootFar(pub u64);
+    impl Debug;
+    u64;
+    /// FAULT: a fault is latched; software writes 0 to clear the whole register.
+    pub fault, set_fault: 0;
+    /// REASON (`far_reason`).
+    pub reason, set_reason: 3, 1;
+    /// FAULTCODE (`far_faultcode`), 0 for REASON = TRANSACTION.
+    pub faultcode, set_faultcode: 11, 4;
+    /// FADDR, address bits [55:12] of the access that failed.
+    pub faddr, set_faddr: 55, 12;
+    /// CFG_ERR (`gpt_cfg_err`), ROOT_GPT_CFG_FAR only.
+    pub cfg_err, set_cfg_err: 59, 56;
+    /// FPAS: PA space of the access (`far_fpas`).
+    pub fpas, set_fpas: 63, 62;
+}
+
+/// ROOT_GPF_FAR / ROOT_GPT_CFG_FAR REASON values.
+pub mod far_reason {
+    pub const TRANSLATION: u64 = 0b001;
+    pub const GERROR: u64 = 0b010;
+    pub const TRANSACTION: u64 = 0b011;
+}
+
+/// ROOT_GPF_FAR / ROOT_GPT_CFG_FAR FAULTCODE values.
+pub mod far_faultcode {
+    /// REASON = TRANSLATION: the event numbers of the fetch that faulted.
+    pub const GPF_STE_FETCH: u64 = 0x03;
+    pub const GPF_CD_FETCH: u64 = 0x09;
+    pub const GPF_WALK_EABT: u64 = 0x0b;
+    pub const GPF_VMS_FETCH: u64 = 0x25;
+    /// REASON = GERROR.
+    pub const CMDQ_GPF: u64 = 0x00;
+    pub const EVENTQ_GPF: u64 = 0x02;
+    pub const PRIQ_GPF: u64 = 0x03;
+    pub const MSI_CMDQ_GPF: u64 = 0x04;
+    pub const MSI_EVENTQ_GPF: u64 = 0x05;
+    pub const MSI_PRIQ_GPF: u64 = 0x06;
+    pub const MSI_GERROR_GPF: u64 = 0x07;
+    pub const OTHER_GPF: u64 = 0x10;
+}
+
+/// ROOT_GPF_FAR / ROOT_GPT_CFG_FAR FPAS values (ARMSS numbering, as `Pas`).
+pub mod far_fpas {
+    pub const SECURE: u64 = 0b00;
+    pub const NON_SECURE: u64 = 0b01;
+    pub const ROOT: u64 = 0b10;
+    pub const REALM: u64 = 0b11;
+}
+
+/// ROOT_GPT_CFG_FAR CFG_ERR values.
+pub mod gpt_cfg_err {
+    /// Invalid configuration of the GPT configuration registers.
+    pub const INVALID_CFG: u64 = 0x0;
+    /// ROOT_GPT_BASE.ADDR exceeds PPS.
+    pub const BASE_ADDR_SIZE: u64 = 0x1;
+    /// External abort on a GPT entry fetch.
+    pub const EABT: u64 = 0x2;
+    /// Invalid GPT entry.
+    pub const INVALID_ENTRY: u64 = 0x3;
+    /// A next-level address in a GPT entry exceeds PPS.
+    pub const ENTRY_ADDR_SIZE: u64 = 0x4;
+}
+
+bitfield::bitfield! {
+    /// SMMU_ROOT_TLBI (TLBI by PA, present with ROOT_IDR0.RGPTM).
+    #[derive(Clone, Copy, PartialEq, Eq, Default)]
+    pub struct RootTlbi(pub u64);
+    impl Debug;
+    u64;
+    /// ALL: invalidate all GPT information.
+    pub all, set_all: 0;
+    /// L: last level of the GPT walk only.
+    pub l, set_l: 1;
+    /// SIZE: 0 4 KiB, 1 16 KiB, 2 64 KiB, 3 2 MiB, 4 32 MiB, 5 512 MiB, 6 1 GiB, 7 16 GiB,
+    /// 8 64 GiB, 9 512 GiB (see [`root_tlbi_size_bytes`]).
+    pub size, set_size: 7, 4;
+    /// Address bits [51:12].
+    pub address, set_address: 51, 12;
+}
+
+/// Byte size of a ROOT_TLBI.SIZE (and CMD_DPTI_PA Size) encoding, or `None` if reserved.
+pub fn root_tlbi_size_bytes(size: u64) -> Option<u64> {
+    Some(match size {
+        0 => 1 << 12,
+        1 => 1 << 14,
+        2 => 1 << 16,
+        3 => 1 << 21,
+        4 => 1 << 25,
+        5 => 1 << 29,
+        6 => 1 << 30,
+        7 => 1 << 34,
+        8 => 1 << 36,
+        9 => 1 << 39,
+        _ => return None,
+    })
+}
+
+bitfield::bitfield! {
+    /// SMMU_ROOT_TLBI_CTRL.
+    #[derive(Clone, Copy, PartialEq, Eq, Default)]
+    pub struct RootTlbiCtrl(pub u32);
+    impl Debug;
+    u32;
+    /// RUN: software writes 1 to start the ROOT_TLBI operation; reads 1 until it completes.
+    pub run, set_run: 0;
+}

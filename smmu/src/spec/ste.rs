@@ -48,6 +48,8 @@ bitfield::bitfield! {
     pub instcfg, set_instcfg: 115, 114;
     pub impdef, set_impdef: 127, 116;
     pub s2vmid, set_s2vmid: 143, 128;
+    /// IMPLEMENTATION DEFINED bits [159:144].
+    pub impdef_159_144, set_impdef_159_144: 159, 144;
     pub s2t0sz, set_s2t0sz: 165, 160;
     pub s2sl0, set_s2sl0: 167, 166;
     pub s2ir0, set_s2ir0: 169, 168;
@@ -74,6 +76,8 @@ bitfield::bitfield! {
     /// S2TTB, address bits [55:4].
     pub s2ttb, set_s2ttb: 247, 196;
     pub s2skl, set_s2skl: 254, 253;
+    /// IMPLEMENTATION DEFINED bits [271:256].
+    pub impdef_271_256, set_impdef_271_256: 271, 256;
     pub partid, set_partid: 287, 272;
     pub s_s2t0sz, set_s_s2t0sz: 293, 288;
     pub s_s2sl0, set_s_s2sl0: 295, 294;
@@ -91,6 +95,9 @@ bitfield::bitfield! {
     /// S_S2TTB, address bits [55:4].
     pub s_s2ttb, set_s_s2ttb: 439, 388;
     pub s_s2skl, set_s_s2skl: 446, 445;
+    /// S2POI<p> for p = 0..=15, as one value: S2POI<p> is bits [4p+3:4p] of it
+    /// (STE bits [4p+451:4p+448]).
+    pub s2poi, set_s2poi: 511, 448;
 }
 
 /// Byte size of an STE.
@@ -126,10 +133,48 @@ pub mod s1dss {
     pub const SSID0: u64 = 0b10;
 }
 
-/// STE.STRW values (Non-secure interpretation).
+/// STE.STRW values (Non-secure and Realm: EL1, EL2; Secure: Secure, EL3, S-EL2).
 pub mod strw {
     pub const EL1: u64 = 0b00;
     pub const EL2: u64 = 0b10;
+    /// Secure Stream table only; ILLEGAL with SMMU_IDR0.RME_IMPL.
+    pub const EL3: u64 = 0b01;
+}
+
+/// STE.EATS values.
+pub mod eats {
+    pub const ABORT: u64 = 0b00;
+    pub const FULL: u64 = 0b01;
+    pub const SPLIT: u64 = 0b10;
+    /// Full ATS with DPT checks (RME DA).
+    pub const FULL_DPT: u64 = 0b11;
+}
+
+/// STE.NSCFG values (Secure and Realm streams; 0b01 is Reserved for Secure, Check for Realm
+/// with SMMU_R_IDR3.XT).
+pub mod nscfg {
+    pub const INCOMING: u64 = 0b00;
+    pub const REALM_CHECK: u64 = 0b01;
+    /// Secure (Secure STE) or Realm (Realm STE).
+    pub const SECURE_OR_REALM: u64 = 0b10;
+    pub const NON_SECURE: u64 = 0b11;
+}
+
+/// STE.SHCFG (and GBPA.SHCFG) values.
+pub mod shcfg {
+    pub const NSH: u64 = 0b00;
+    pub const INCOMING: u64 = 0b01;
+    pub const OSH: u64 = 0b10;
+    pub const ISH: u64 = 0b11;
+}
+
+/// STE.PRIVCFG / INSTCFG values (0b01 is Reserved, behaves as 0b00).
+pub mod privcfg {
+    pub const INCOMING: u64 = 0b00;
+    /// Unprivileged (PRIVCFG) or Data (INSTCFG).
+    pub const UNPRIV_OR_DATA: u64 = 0b10;
+    /// Privileged (PRIVCFG) or Instruction (INSTCFG).
+    pub const PRIV_OR_INST: u64 = 0b11;
 }
 
 /// STE.S2TG encodings (same as CD.TG0).
