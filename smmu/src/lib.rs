@@ -215,3 +215,11 @@ impl Smmu {
         self.irqs.push(line);
     }
 }
+
+mod cmdq;
+mod regs;
+
+pub mod context;
+mod eventq;
+pub mod stream;
+mod translate;

@@ -649,7 +649,7 @@ mod commands {
         let r = TlbiRange { num: 0, scale: 39, tg: tlbi_tg::G64K as u8, ttl: 1, ttl128: true };
         let c = Cmd::tlbi_s2_ipa(0, 0, false).with_range(r);
         assert_eq!(words(&c), [0x0270_002a, 0xd80]);
-        assert_eq!(c.bits().scale(), 39);
+        assert_eq!(c.bits_ext().scale_ds(), 39);
     }
 
     /// Decoding a Linux-built TLBI_NH_VA through the accessors.

@@ -22,9 +22,9 @@ bitfield::bitfield! {
     pub stream_id, set_stream_id: 63, 32;
     /// TLBI range: NUM.
     pub num, set_num: 16, 12;
-    /// TLBI range: SCALE, bits [25:20] (6 bits; bit 25 is RES0 when SMMU_IDR5.DS == 0, and
-    /// values above 39 behave as 39).
-    pub scale, set_scale: 25, 20;
+    /// TLBI range: SCALE as implemented without SMMU_IDR5.DS, bits [24:20]. With DS it is
+    /// 6 bits wide, [25:20] (`CmdBitsExt::scale_ds`; values above 39 behave as 39).
+    pub scale, set_scale: 24, 20;
     pub vmid, set_vmid: 47, 32;
     pub asid, set_asid: 63, 48;
     /// CMD_SYNC completion signal.
@@ -224,10 +224,10 @@ impl Cmd {
     pub fn with_range(mut self, r: TlbiRange) -> Cmd {
         let mut b = self.bits_mut();
         b.set_num(u64::from(r.num));
-        b.set_scale(u64::from(r.scale));
         b.set_tg(u64::from(r.tg));
         b.set_ttl(u64::from(r.ttl));
         b.set_ttl128(r.ttl128);
+        self.bits_ext_mut().set_scale_ds(u64::from(r.scale));
         self
     }
 
@@ -457,4 +457,40 @@ pub mod cerror {
     pub const ILL: u32 = 0x01;
     pub const ABT: u32 = 0x02;
     pub const ATC_INV_SYNC: u32 = 0x03;
+}
+
+bitfield::bitfield! {
+    /// Command fields whose width depends on an ID register, at their spec bit positions.
+    pub struct CmdBitsExt(pub [u8]);
+    u64;
+    /// TLBI range SCALE with SMMU_IDR5.DS == 1 (6 bits, \[25:20\]); bit 25 is RES0 otherwise.
+    pub scale_ds, set_scale_ds: 25, 20;
+    /// RESUME Action (Ac): 1 retry, 0 terminate.
+    pub resume_ac, set_resume_ac: 12;
+    /// RESUME Abort (Ab).
+    pub resume_ab, set_resume_ab: 13;
+}
+
+impl Cmd {
+    /// View of the ID-register dependent fields.
+    pub fn bits_ext(&self) -> CmdBitsExt<&[u8]> {
+        CmdBitsExt(zerocopy::IntoBytes::as_bytes(self))
+    }
+    /// Writable view of the ID-register dependent fields.
+    pub fn bits_ext_mut(&mut self) -> CmdBitsExt<&mut [u8]> {
+        CmdBitsExt(zerocopy::IntoBytes::as_mut_bytes(self))
+    }
+}
+
+/// CMD_SYNC CS value 0b11: Reserved (CERROR_ILL).
+pub const CS_RESERVED: u64 = 3;
+/// PRI_RESP Resp value 0b11: Reserved (ILLEGAL).
+pub const PRI_RESP_RESERVED: u64 = 3;
+/// TLBI TG values (translation granule of the entries to invalidate).
+pub mod tg {
+    /// Any granule: not a range invalidation, no TTL hint.
+    pub const ANY: u64 = 0b00;
+    pub const G4K: u64 = 0b01;
+    pub const G16K: u64 = 0b10;
+    pub const G64K: u64 = 0b11;
 }

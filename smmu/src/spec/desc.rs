@@ -128,6 +128,8 @@ pub mod s2xn {
     pub const XN: u64 = 0b10;
     /// Executable at EL1, not at EL0.
     pub const UXN: u64 = 0b11;
+    /// XN[1], the only bit that counts without FEAT_XNX.
+    pub const XN1: u64 = 0b10;
 }
 
 /// Stage-2 S2AP bit meanings.
@@ -135,3 +137,19 @@ pub mod s2ap {
     pub const READ: u64 = 0b01;
     pub const WRITE: u64 = 0b10;
 }
+
+/// Size of a translation table descriptor.
+pub const DESC_SIZE: u64 = 8;
+/// log2 of [`DESC_SIZE`].
+pub const DESC_SHIFT: u32 = 3;
+
+/// Virtual address bits with an architectural meaning for stage 1.
+pub mod va {
+    /// VA[55] selects TTB0 (0) or TTB1 (1).
+    pub const TTB_SELECT_BIT: u32 = 55;
+    /// VA[63:56] is the top byte, ignored for the range check when TBIx = 1.
+    pub const TOP_BYTE_SHIFT: u32 = 56;
+}
+
+/// Output address width of VMSAv8-64 descriptors without FEAT_LPA/LPA2.
+pub const OA_BITS_48: u32 = 48;

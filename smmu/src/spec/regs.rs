@@ -584,3 +584,71 @@ bitfield::bitfield! {
     /// RUN: software writes 1 to start the ROOT_TLBI operation; reads 1 until it completes.
     pub run, set_run: 0;
 }
+
+bitfield::bitfield! {
+    /// SMMU_AIDR (and SMMU_R_AIDR).
+    #[derive(Clone, Copy, PartialEq, Eq, Default)]
+    pub struct Aidr(pub u32);
+    impl Debug;
+    u32;
+    pub arch_minor_rev, set_arch_minor_rev: 3, 0;
+    pub arch_major_rev, set_arch_major_rev: 7, 4;
+}
+
+bitfield::bitfield! {
+    /// SMMU_S_IDR0.
+    #[derive(Clone, Copy, PartialEq, Eq, Default)]
+    pub struct SIdr0(pub u32);
+    impl Debug;
+    u32;
+    pub msi, set_msi: 13;
+    pub stall_model, set_stall_model: 25, 24;
+    pub ecmdq, set_ecmdq: 31;
+}
+
+/// Architected bits of SMMU_GBPA without Update: MemAttr, MTCFG, ALLOCCFG, SHCFG, PRIVCFG,
+/// INSTCFG, ABORT.
+pub const GBPA_MASK: u32 = 0x001f_3f1f;
+/// Architected bits of SMMU_S_GBPA without Update: GBPA's plus NSCFG \[15:14\].
+pub const S_GBPA_MASK: u32 = GBPA_MASK | 0xc000;
+/// Architected bits of STRTAB_BASE_CFG: LOG2SIZE \[5:0\], SPLIT \[10:6\], FMT \[17:16\].
+pub const STRTAB_BASE_CFG_MASK: u32 = 0x0003_07ff;
+/// The index-and-wrap field of every PROD/CONS register: WR / RD, bits \[19:0\].
+pub const Q_IDX_MASK: u32 = 0x000f_ffff;
+/// Architected bits of IRQ_CFG2: MemAttr \[3:0\], SH \[5:4\].
+pub const IRQ_CFG2_MASK: u32 = 0x3f;
+/// Largest LOG2SIZE any queue can have (IDR1.CMDQS/EVENTQS/PRIQS are at most 19).
+pub const QUEUE_LOG2SIZE_MAX: u32 = 19;
+
+impl QueueBase {
+    /// Where the queue really is and how big it is: LOG2SIZE capped at `max_log2size` (the
+    /// IDR1 queue size field), and ADDR aligned down to the larger of the queue size in bytes
+    /// and 32 bytes, as the SMMU does ("ignoring the least-significant bits of ADDR").
+    /// Returns `(base address, log2size)`.
+    pub fn effective(&self, entry_bytes: u64, max_log2size: u32) -> (u64, u32) {
+        let log2size = (self.log2size() as u32).min(max_log2size).min(QUEUE_LOG2SIZE_MAX);
+        let bytes = (entry_bytes << log2size).max(32);
+        ((self.addr() << 5) & !(bytes - 1), log2size)
+    }
+}
+
+/// IDR0.TTENDIAN values.
+pub mod ttendian {
+    pub const MIXED: u32 = 0b00;
+    pub const LITTLE: u32 = 0b10;
+    pub const BIG: u32 = 0b11;
+}
+
+/// IDR0.HTTU values.
+pub mod httu {
+    pub const NONE: u32 = 0b00;
+    pub const AF: u32 = 0b01;
+    pub const AF_DIRTY: u32 = 0b10;
+    /// Access flag, dirty state and Access flag in table descriptors (HAFT).
+    pub const AF_DIRTY_HAFT: u32 = 0b11;
+}
+
+/// Architected STRTAB_BASE_CFG.SPLIT values (others behave as 6).
+pub const STRTAB_SPLIT_VALID: [u32; 3] = [6, 8, 10];
+/// The SPLIT value reserved encodings behave as.
+pub const STRTAB_SPLIT_DEFAULT: u32 = 6;

@@ -139,6 +139,10 @@ pub mod strw {
     pub const EL2: u64 = 0b10;
     /// Secure Stream table only; ILLEGAL with SMMU_IDR0.RME_IMPL.
     pub const EL3: u64 = 0b01;
+    /// Secure Stream table only: always ILLEGAL.
+    pub const SECURE_RESERVED: u64 = 0b11;
+    /// Bit 0: set in the encodings reserved for Non-secure and Realm STEs (0b01, 0b11).
+    pub const RESERVED_BIT: u64 = 0b01;
 }
 
 /// STE.EATS values.

@@ -44,3 +44,10 @@ pub const L1CD_SIZE: u64 = 8;
 pub const CD_LEAF_4K_SHIFT: u32 = 6;
 /// CDs in a 64 KiB leaf table (S1Fmt 0b10).
 pub const CD_LEAF_64K_SHIFT: u32 = 10;
+
+/// First reserved L1STD.Span value (12..=31 behave as 0).
+pub const L1STD_SPAN_RESERVED_MIN: u64 = 12;
+/// log2 of the L2 table alignment of a 2-level CD table with 4 KiB leaves (L2Ptr[11:0] are zero).
+pub const L1CD_L2PTR_SHIFT: u32 = 12;
+/// log2 of the size of a 64 KiB CD leaf table: L1CD.L2Ptr[15:12] are RES0 for S1Fmt 0b10.
+pub const CD_LEAF_64K_BYTES_SHIFT: u32 = 16;

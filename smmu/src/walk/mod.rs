@@ -2,12 +2,30 @@
 //! output translated through stage 2). Granules 4K, 16K and 64K.
 //!
 //! The walker is pure: it takes validated, decoded configurations ([`S1Cfg`], [`S2Cfg`]) and
-//! reads descriptors through [`PhysMem`]. STE/CD validation happens before (`stream`,
-//! `context`); caching happens around it (`tlb`).
+//! reads descriptors through [`PhysMem`](crate::mem::PhysMem). STE/CD validation happens before
+//! (`stream`, `context`); caching happens around it (`tlb`).
+//!
+//! Entry points: [`walk_s1`] (stage 1, nested when given a stage-2 config), [`walk_s2`],
+//! [`s2_start`] and [`s1_start_level`] (used by the STE/CD validators). Every descriptor read is
+//! traced as a `TraceEvent::WalkStep`; nothing allocates unless the trace sink does.
+//!
+//! Scope: VMSAv8-64 descriptors with 48-bit input and output addresses (no FEAT_LPA/LPA2, no
+//! TTST, no HTTU), EL1&0 permissions (privileged / unprivileged by PnU), little-endian tables.
 
-use crate::mem::PhysMem;
+mod geometry;
+mod s1;
+mod s2;
+mod ttw;
+
+#[cfg(test)]
+mod tests;
+
+pub use geometry::{S2_MAX_CONCAT, TSZ_MAX, TSZ_MIN, s1_start_level, s2_start};
+pub use s1::walk_s1;
+pub use s2::walk_s2;
+
 use crate::pas::Pas;
-use crate::trace::{Perms, TraceSink};
+use crate::trace::Perms;
 
 /// Translation granule.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -35,8 +53,28 @@ pub struct Access {
     pub rnw: bool,
     /// Privileged.
     pub pnu: bool,
-    /// Instruction fetch.
+    /// Instruction fetch. Writes are always data accesses (IHI 0070 §13.1.2): the walker ignores
+    /// `ind` when `rnw` is false.
     pub ind: bool,
+}
+
+impl Access {
+    /// Whether this access is an instruction fetch (an instruction read).
+    pub fn is_fetch(self) -> bool {
+        self.ind && self.rnw
+    }
+}
+
+/// Whether `perms` allow `acc`: execute for an instruction fetch (read permission is not
+/// needed), read for a data read, write for a write.
+pub fn permits(perms: Perms, acc: Access) -> bool {
+    if acc.is_fetch() {
+        perms.exec
+    } else if acc.rnw {
+        perms.read
+    } else {
+        perms.write
+    }
 }
 
 /// One stage-1 translation table (TTB0 or TTB1 region).
@@ -49,7 +87,8 @@ pub struct S1Table {
     pub granule: Granule,
     /// HADx: APTable (and the XN table bits) ignored.
     pub had: bool,
-    /// Top-byte ignore for this region.
+    /// Top-byte ignore for this region (informative: the walker reads [`S1Cfg::tbi`], which must
+    /// hold the same value).
     pub tbi: bool,
     /// PAS of the walk's first table (NSCFGx for Secure streams; NS otherwise).
     pub walk_pas: Pas,
@@ -105,6 +144,8 @@ pub struct WalkResult {
     pub oa: u64,
     /// Size of the mapping (page or block, combined minimum when nested).
     pub size: u64,
+    /// What the mapping allows accesses of the walked access's privilege (PnU) to do: read and
+    /// write for data, exec for instruction fetches. Both stages intersected when nested.
     pub perms: Perms,
     pub pas: Pas,
     /// Stage-1 nG (entries are ASID-specific).

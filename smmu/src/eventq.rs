@@ -1,0 +1,293 @@
+//! The event queue writer (IHI 0070 §7.2, §7.3, §6.3.29-6.3.31).
+//!
+//! Records are written at `EVENTQ_BASE.ADDR + 32 * PROD.WR` in the interface's own PAS while
+//! `CR0ACK.EVENTQEN` is set. PROD advances by one with the wrap bit at `[LOG2SIZE]`, LOG2SIZE
+//! capped at `IDR1.EVENTQS`. A full queue (PROD and CONS on the same index with different wrap
+//! bits) drops the record; overflow signalling (`EVENTQ_PROD.OVFLG`) is not modelled yet. A write
+//! that fails on the bus raises `GERROR.EVENTQ_ABT_ERR`, and nothing is written while that error
+//! is active.
+
+use crate::mem::{PhysMem, write_obj};
+use crate::pas::SecSid;
+use crate::spec::event::{EVENT_SIZE, EventRecord};
+use crate::spec::genmask;
+use crate::spec::regs::{QueueBase, gerror, queue_index_mask};
+use crate::trace::{self, TraceEvent, TraceSink};
+use crate::{Smmu, irq};
+
+/// log2 of the event record size.
+const EVENT_SHIFT: u32 = 5;
+
+/// What happened to an event record handed to [`Smmu::record_event`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum EventOutcome {
+    /// Written at this address.
+    Written(u64),
+    /// Not written: the queue is disabled, full, or in EVENTQ_ABT_ERR.
+    Discarded,
+    /// The write failed on the bus; GERROR.EVENTQ_ABT_ERR was raised.
+    Aborted,
+}
+
+impl Smmu {
+    /// Base address and effective log2 size of the event queue of an interface: LOG2SIZE capped
+    /// at `IDR1.EVENTQS`, the base aligned to the queue size (§6.3.29).
+    pub(crate) fn eventq_geometry(&self, sec: SecSid) -> (u64, u32) {
+        QueueBase(self.banks[sec.index()].eventq.base)
+            .effective(EVENT_SIZE, self.cfg.idr1().eventqs())
+    }
+
+    /// Writes one event record to the event queue of `sec`.
+    pub(crate) fn record_event<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
+        &mut self,
+        sec: SecSid,
+        rec: &EventRecord,
+        mem: &mut M,
+        trace: &mut T,
+    ) -> EventOutcome {
+        let (base, log2size) = self.eventq_geometry(sec);
+        let oas = self.cfg.oas_bits();
+        let b = &self.banks[sec.index()];
+        let writable = b.cr0().eventqen() && b.active_gerrors() & gerror::EVENTQ_ABT_ERR == 0;
+        let mask = queue_index_mask(log2size);
+        let prod = b.eventq.prod;
+        let (p, c) = (prod & mask, b.eventq.cons & mask);
+        let index_mask = mask >> 1;
+        let full = p & index_mask == c & index_mask && p != c;
+        if !writable || full {
+            trace::emit(trace, || TraceEvent::Event {
+                sec_sid: sec,
+                addr: None,
+                record: rec.to_words(),
+            });
+            return EventOutcome::Discarded;
+        }
+        // Queue addresses beyond the OAS are truncated to it (§3.4.3).
+        let addr = (base + (u64::from(p & index_mask) << EVENT_SHIFT)) & genmask(oas - 1, 0);
+        debug_assert_eq!(addr % EVENT_SIZE, 0);
+        if write_obj(mem, addr, sec.pas(), rec).is_err() {
+            trace::emit(trace, || TraceEvent::Event {
+                sec_sid: sec,
+                addr: None,
+                record: rec.to_words(),
+            });
+            self.raise_gerror(sec, gerror::EVENTQ_ABT_ERR, trace);
+            return EventOutcome::Aborted;
+        }
+        let b = &mut self.banks[sec.index()];
+        b.eventq.prod = (prod & !mask) | (p.wrapping_add(1) & mask);
+        let irqen = b.irq_ctrl().eventq_irqen();
+        trace::emit(trace, || TraceEvent::Event {
+            sec_sid: sec,
+            addr: Some(addr),
+            record: rec.to_words(),
+        });
+        if irqen {
+            self.pulse_irq(irq::eventq_line(sec), trace);
+        }
+        EventOutcome::Written(addr)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SmmuConfig;
+    use crate::mem::{SparseMem, Window, read_obj};
+    use crate::pas::Pas;
+    use crate::spec::event::{EventFields, id};
+    use crate::spec::regs::{IrqCtrl, Q_OVERFLOW_FLAG};
+    use crate::trace::{NoTrace, VecTrace};
+    use crate::translate::rig::{cr0_eventqen, queue_base};
+
+    const RAM: u64 = 0x4000_0000;
+    const QBASE: u64 = 0x4e17_0000;
+
+    fn ram() -> SparseMem {
+        let mut m = SparseMem::new();
+        m.add_window(Window { name: "ram", base: RAM, size: 512 << 20, pas_mask: 0xf }).unwrap();
+        m
+    }
+
+    /// An SMMU with the NS event queue enabled at `QBASE` with 2^log2size entries.
+    fn smmu_with_queue(log2size: u64) -> Smmu {
+        let mut s = Smmu::new(SmmuConfig::qemu_virt());
+        let b = &mut s.banks[0];
+        b.cr0 = cr0_eventqen();
+        b.cr0ack = cr0_eventqen();
+        b.eventq.base = queue_base(QBASE, log2size);
+        s
+    }
+
+    fn rec(sid: u32) -> EventRecord {
+        EventRecord::encode(&EventFields { id: id::C_BAD_STE, sid, ..Default::default() })
+    }
+
+    #[test]
+    fn first_record_lands_at_queue_base_and_prod_advances() {
+        let mut s = smmu_with_queue(2);
+        let mut m = ram();
+        let out = s.record_event(SecSid::NonSecure, &rec(8), &mut m, &mut NoTrace);
+        assert_eq!(out, EventOutcome::Written(QBASE));
+        let back: EventRecord = read_obj(&mut m, QBASE, Pas::NonSecure).unwrap();
+        // Word 0: event number 0x04; word 0 bits [63:32]: StreamID 8.
+        assert_eq!(back.to_words()[0], 0x0000_0008_0000_0004);
+        assert_eq!(s.banks[0].eventq.prod, 1);
+    }
+
+    #[test]
+    fn prod_wraps_to_index_zero_and_toggles_wrap_bit() {
+        let mut s = smmu_with_queue(2);
+        let mut m = ram();
+        s.banks[0].eventq.prod = 3;
+        s.banks[0].eventq.cons = 3;
+        let out = s.record_event(SecSid::NonSecure, &rec(1), &mut m, &mut NoTrace);
+        assert_eq!(out, EventOutcome::Written(QBASE + 3 * 32));
+        assert_eq!(s.banks[0].eventq.prod, 0b100);
+        s.banks[0].eventq.cons = 0b100;
+        let out = s.record_event(SecSid::NonSecure, &rec(1), &mut m, &mut NoTrace);
+        assert_eq!(out, EventOutcome::Written(QBASE));
+        assert_eq!(s.banks[0].eventq.prod, 0b101);
+    }
+
+    #[test]
+    fn wrap_bit_set_wraps_back_to_clear() {
+        let mut s = smmu_with_queue(1);
+        let mut m = ram();
+        s.banks[0].eventq.prod = 0b11;
+        s.banks[0].eventq.cons = 0b11;
+        s.record_event(SecSid::NonSecure, &rec(1), &mut m, &mut NoTrace);
+        assert_eq!(s.banks[0].eventq.prod, 0b00);
+    }
+
+    #[test]
+    fn full_queue_drops_record_and_leaves_prod() {
+        let mut s = smmu_with_queue(2);
+        let mut m = ram();
+        s.banks[0].eventq.prod = 0b100 | 2;
+        s.banks[0].eventq.cons = 2;
+        let out = s.record_event(SecSid::NonSecure, &rec(1), &mut m, &mut NoTrace);
+        assert_eq!(out, EventOutcome::Discarded);
+        assert_eq!(s.banks[0].eventq.prod, 0b110);
+        assert_eq!(m.resident_pages(), 0);
+    }
+
+    #[test]
+    fn one_entry_queue_holds_exactly_one_record() {
+        let mut s = smmu_with_queue(0);
+        let mut m = ram();
+        let first = s.record_event(SecSid::NonSecure, &rec(1), &mut m, &mut NoTrace);
+        let second = s.record_event(SecSid::NonSecure, &rec(2), &mut m, &mut NoTrace);
+        assert_eq!(first, EventOutcome::Written(QBASE));
+        assert_eq!(second, EventOutcome::Discarded);
+        assert_eq!(s.banks[0].eventq.prod, 1);
+    }
+
+    #[test]
+    fn log2size_is_capped_at_idr1_eventqs() {
+        let mut cfg = SmmuConfig::qemu_virt();
+        // EVENTQS = 1: a 2-entry queue whatever EVENTQ_BASE.LOG2SIZE says.
+        let mut i1 = cfg.idr1();
+        i1.set_eventqs(1);
+        cfg.idr1 = i1.0;
+        let mut s = Smmu::new(cfg);
+        let b = &mut s.banks[0];
+        b.cr0ack = cr0_eventqen();
+        b.eventq.base = queue_base(QBASE, 5);
+        b.eventq.prod = 1;
+        b.eventq.cons = 1;
+        let mut m = ram();
+        s.record_event(SecSid::NonSecure, &rec(1), &mut m, &mut NoTrace);
+        assert_eq!(s.banks[0].eventq.prod, 0b10);
+    }
+
+    #[test]
+    fn base_is_aligned_to_queue_size() {
+        let mut s = smmu_with_queue(2);
+        // ADDR bits below the 128-byte queue size are ignored.
+        s.banks[0].eventq.base = queue_base(QBASE + 0x60, 2);
+        let mut m = ram();
+        let out = s.record_event(SecSid::NonSecure, &rec(1), &mut m, &mut NoTrace);
+        assert_eq!(out, EventOutcome::Written(QBASE));
+    }
+
+    #[test]
+    fn prod_overflow_flag_is_preserved() {
+        let mut s = smmu_with_queue(2);
+        s.banks[0].eventq.prod = Q_OVERFLOW_FLAG;
+        let mut m = ram();
+        s.record_event(SecSid::NonSecure, &rec(1), &mut m, &mut NoTrace);
+        assert_eq!(s.banks[0].eventq.prod, Q_OVERFLOW_FLAG | 1);
+    }
+
+    #[test]
+    fn disabled_queue_writes_nothing() {
+        let mut s = smmu_with_queue(2);
+        s.banks[0].cr0ack = 0;
+        let mut m = ram();
+        let out = s.record_event(SecSid::NonSecure, &rec(1), &mut m, &mut NoTrace);
+        assert_eq!(out, EventOutcome::Discarded);
+        assert_eq!(s.banks[0].eventq.prod, 0);
+        assert_eq!(s.banks[0].gerror, 0);
+    }
+
+    #[test]
+    fn failed_write_raises_eventq_abt_err_and_gerror_irq() {
+        let mut s = smmu_with_queue(2);
+        s.banks[0].eventq.base = queue_base(0x1000_0000, 2); // not backed
+        let mut irq = IrqCtrl(0);
+        irq.set_gerror_irqen(true);
+        s.banks[0].irq_ctrlack = irq.0;
+        let mut m = ram();
+        let out = s.record_event(SecSid::NonSecure, &rec(1), &mut m, &mut NoTrace);
+        assert_eq!(out, EventOutcome::Aborted);
+        assert_eq!(s.banks[0].gerror, gerror::EVENTQ_ABT_ERR);
+        assert_eq!(s.banks[0].eventq.prod, 0);
+        assert_eq!(s.take_irqs(), vec![irq::NS_GERROR]);
+    }
+
+    #[test]
+    fn nothing_is_written_while_eventq_abt_err_is_active() {
+        let mut s = smmu_with_queue(2);
+        s.banks[0].gerror = gerror::EVENTQ_ABT_ERR;
+        let mut m = ram();
+        let out = s.record_event(SecSid::NonSecure, &rec(1), &mut m, &mut NoTrace);
+        assert_eq!(out, EventOutcome::Discarded);
+        assert_eq!(m.resident_pages(), 0);
+        // Acknowledged (GERRORN toggled to match): writing resumes.
+        s.banks[0].gerrorn = gerror::EVENTQ_ABT_ERR;
+        let out = s.record_event(SecSid::NonSecure, &rec(1), &mut m, &mut NoTrace);
+        assert_eq!(out, EventOutcome::Written(QBASE));
+    }
+
+    #[test]
+    fn eventq_irq_pulses_only_when_enabled() {
+        let mut s = smmu_with_queue(2);
+        let mut m = ram();
+        s.record_event(SecSid::NonSecure, &rec(1), &mut m, &mut NoTrace);
+        assert!(s.take_irqs().is_empty());
+        let mut irq = IrqCtrl(0);
+        irq.set_eventq_irqen(true);
+        s.banks[0].irq_ctrlack = irq.0;
+        s.record_event(SecSid::NonSecure, &rec(1), &mut m, &mut NoTrace);
+        assert_eq!(s.take_irqs(), vec![irq::NS_EVENTQ]);
+    }
+
+    #[test]
+    fn written_and_discarded_records_are_traced() {
+        let mut s = smmu_with_queue(0);
+        let mut m = ram();
+        let mut t = VecTrace::new();
+        s.record_event(SecSid::NonSecure, &rec(7), &mut m, &mut t);
+        s.record_event(SecSid::NonSecure, &rec(7), &mut m, &mut t);
+        let addrs: Vec<_> = t
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                TraceEvent::Event { addr, .. } => Some(*addr),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(addrs, vec![Some(QBASE), None]);
+    }
+}

@@ -1,0 +1,1032 @@
+//! `Smmu::translate`: one DMA transaction from StreamID to output address (IHI 0070 ch. 15).
+//!
+//! The pipeline: SMMUEN / GBPA (§3.4, §6.3.14), STE fetch and validation (`stream`), SubstreamID
+//! checks and CD fetch and validation (`context`), then the walk (`walk`). Every failure becomes
+//! an [`Abort`], and the event it produces (if any) is written to the event queue of the
+//! transaction's interface (`eventq`), in the priority order of §7.3.22.
+//!
+//! Everything is keyed by `txn.sec_sid`: the register bank `banks[sec.index()]`, the Stream table
+//! and queues in `sec.pas()`. The Secure and Realm specific parts (S_GBPA.NSCFG, STE.NSCFG,
+//! Secure stage 2, Realm StreamWorlds, R_GBPA.ABORT as RES1) are not modelled yet: a Secure or
+//! Realm transaction goes through the same path as a Non-secure one, with its own bank.
+
+use crate::bank::Bank;
+use crate::context::{CdFetchError, decode_cd};
+use crate::mem::PhysMem;
+use crate::pas::{Pas, SecSid};
+use crate::spec::event::{EventFields, EventRecord, class, has_fetch_addr, id};
+use crate::spec::genmask;
+use crate::stream::{
+    Rule, S1Dss, S1Ste, SteFetchError, StreamCfg, TransCfg, decode_ste, fits, ias_bits,
+};
+use crate::trace::{self, Perms, TraceEvent, TraceSink};
+use crate::walk::{self, Access, Fault};
+use crate::{Abort, AbortReason, Smmu, Translation, Txn};
+
+/// Size reported for bypass translations (GBPA and STE.Config 0b100, and stage-1 bypass without
+/// stage 2).
+const BYPASS_SIZE: u64 = 4096;
+
+/// Every permission: bypass does not restrict the access.
+const BYPASS_PERMS: Perms = Perms { read: true, write: true, exec: true };
+
+/// Why the pipeline stopped: the abort reason, and the event record to write if any.
+struct Stop {
+    reason: AbortReason,
+    record: Option<EventRecord>,
+    /// The configuration rule that fired, for the trace.
+    rule: Option<Rule>,
+}
+
+impl Stop {
+    fn silent(reason: AbortReason) -> Stop {
+        Stop { reason, record: None, rule: None }
+    }
+
+    fn event(rec: EventRecord, rule: Option<Rule>) -> Stop {
+        let id = rec.bits().event_id() as u8;
+        Stop { reason: AbortReason::Fault(id), record: Some(rec), rule }
+    }
+}
+
+/// Event record of a configuration error: StreamID and, if the transaction had one, SubstreamID
+/// (§7.3.3, §7.3.5, §7.3.11 carry nothing else).
+fn config_record(id: u8, txn: &Txn) -> EventRecord {
+    EventRecord::encode(&EventFields { id, sid: txn.sid, ssid: txn.ssid, ..Default::default() })
+}
+
+/// The event record of a configuration rule.
+fn rule_record(rule: Rule, txn: &Txn, index: u32) -> EventRecord {
+    match rule.event() {
+        // The SubstreamID field is always valid and there is no SSV (§7.3.9); it holds the index
+        // that was being fetched (0 for S1DSS=0b10 traffic without a SubstreamID).
+        id::C_BAD_SUBSTREAMID => {
+            let mut r = config_record(id::C_BAD_SUBSTREAMID, &Txn { ssid: Some(index), ..*txn });
+            r.bits_mut().set_ssv(false);
+            r
+        }
+        // F_STREAM_DISABLED carries the StreamID only (§7.3.7).
+        id::F_STREAM_DISABLED => config_record(id::F_STREAM_DISABLED, &Txn { ssid: None, ..*txn }),
+        e => config_record(e, txn),
+    }
+}
+
+/// Event record of a fetch abort (F_STE_FETCH, F_CD_FETCH): FetchAddr in words 6-7.
+fn fetch_record(id: u8, txn: &Txn, fetch_addr: u64) -> EventRecord {
+    EventRecord::encode(&EventFields {
+        id,
+        sid: txn.sid,
+        ssid: txn.ssid,
+        addr2: fetch_addr,
+        ..Default::default()
+    })
+}
+
+/// Event record of a translation-related fault or F_WALK_EABT.
+fn fault_record(f: &Fault, txn: &Txn, acc: Access) -> EventRecord {
+    EventRecord::encode(&EventFields {
+        id: f.id,
+        sid: txn.sid,
+        ssid: txn.ssid,
+        pnu: acc.pnu,
+        ind: acc.rnw && acc.ind,
+        rnw: acc.rnw,
+        s2: f.s2,
+        class: f.class,
+        ttrnw: f.ttrnw,
+        input_addr: txn.iova,
+        addr2: if has_fetch_addr(f.id) { f.fetch_addr } else { f.ipa },
+        ..Default::default()
+    })
+}
+
+/// A walker fault: recorded or not, the transaction aborts.
+fn fault_stop(f: &Fault, txn: &Txn, acc: Access) -> Stop {
+    if f.record {
+        Stop::event(fault_record(f, txn, acc), None)
+    } else {
+        Stop::silent(AbortReason::Fault(f.id))
+    }
+}
+
+/// A stage-1 Address Size fault for an address that bypassed stage 1 (§3.4): always recorded,
+/// S2=0, CLASS=IN.
+fn bypass_addr_size(txn: &Txn, acc: Access) -> Stop {
+    let f = Fault {
+        id: id::F_ADDR_SIZE,
+        s2: false,
+        class: class::IN,
+        ipa: 0,
+        fetch_addr: 0,
+        record: true,
+        ttrnw: false,
+    };
+    fault_stop(&f, txn, acc)
+}
+
+fn reason_name(r: AbortReason) -> &'static str {
+    match r {
+        AbortReason::GlobalBypassAbort => "GBPA.ABORT",
+        AbortReason::ConfigAbort => "STE.Config abort",
+        AbortReason::Fault(e) => id::name(e),
+        AbortReason::GpcFault => "GPC fault",
+        AbortReason::AccessDisabled => "ROOT_CR0.ACCESSEN=0",
+    }
+}
+
+/// What stage 1 does for a transaction once its SubstreamID has been checked.
+enum S1Plan {
+    /// Stage 1 bypasses (disabled, or S1DSS=0b01).
+    Bypass,
+    /// Translate with the CD of this index.
+    Cd(u32, S1Ste),
+}
+
+impl Smmu {
+    /// The register bank of an interface, writable.
+    ///
+    /// A back door for tests and firmware models that set registers directly instead of going
+    /// through the register interface (no Update protocols, no guards, no side effects).
+    pub fn bank_mut(&mut self, sec: SecSid) -> &mut Bank {
+        &mut self.banks[sec.index()]
+    }
+
+    /// Translates one DMA transaction.
+    ///
+    /// Returns where `txn.iova` goes, or why the transaction aborts. Event records are written
+    /// to the event queue of `txn.sec_sid` as a side effect, and every step is traced.
+    pub fn translate<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
+        &mut self,
+        txn: &Txn,
+        mem: &mut M,
+        trace: &mut T,
+    ) -> Result<Translation, Abort> {
+        trace::emit(trace, || TraceEvent::Dma(*txn));
+        match self.translate_txn(txn, mem, trace) {
+            Ok(t) => {
+                trace::emit(trace, || TraceEvent::Output {
+                    iova: txn.iova,
+                    pa: t.pa,
+                    pas: t.pas,
+                    perms: t.perms,
+                    size: t.size,
+                });
+                Ok(t)
+            }
+            Err(stop) => {
+                if let Some(rule) = stop.rule {
+                    trace::emit(trace, || {
+                        TraceEvent::Note(format!("{}: {}", id::name(rule.event()), rule.id()))
+                    });
+                }
+                let event = stop.record.map(|rec| {
+                    self.record_event(txn.sec_sid, &rec, mem, trace);
+                    rec.bits().event_id() as u8
+                });
+                let abort = Abort { reason: stop.reason, event };
+                trace::emit(trace, || TraceEvent::Abort {
+                    reason: reason_name(abort.reason),
+                    event,
+                });
+                Err(abort)
+            }
+        }
+    }
+
+    fn translate_txn<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
+        &mut self,
+        txn: &Txn,
+        mem: &mut M,
+        trace: &mut T,
+    ) -> Result<Translation, Stop> {
+        let sec = txn.sec_sid;
+        let bank = &self.banks[sec.index()];
+        if !bank.cr0().smmuen() {
+            if bank.gbpa().abort() {
+                return Err(Stop::silent(AbortReason::GlobalBypassAbort));
+            }
+            // Bypass; an address beyond the OAS aborts without an event (§3.4).
+            if !fits(txn.iova, self.cfg.oas_bits()) {
+                return Err(Stop::silent(AbortReason::Fault(id::F_ADDR_SIZE)));
+            }
+            return Ok(Translation {
+                pa: txn.iova,
+                pas: output_pas(sec),
+                perms: BYPASS_PERMS,
+                size: BYPASS_SIZE,
+            });
+        }
+        let recinvsid = bank_cr2_recinvsid(bank);
+        let e2h = bank_cr2_e2h(bank);
+        let ste = self.fetch_ste(sec, txn.sid, mem, trace).map_err(|e| match e {
+            SteFetchError::BadStreamId(rule) if recinvsid => {
+                Stop::event(rule_record(rule, txn, 0), Some(rule))
+            }
+            SteFetchError::BadStreamId(rule) => Stop {
+                reason: AbortReason::Fault(id::C_BAD_STREAMID),
+                record: None,
+                rule: Some(rule),
+            },
+            SteFetchError::Fetch(addr) => {
+                Stop::event(fetch_record(id::F_STE_FETCH, txn, addr), None)
+            }
+        })?;
+        let stream = decode_ste(&self.cfg, sec, e2h, &ste)
+            .map_err(|rule| Stop::event(rule_record(rule, txn, 0), Some(rule)))?;
+        match stream {
+            StreamCfg::Abort => Err(Stop::silent(AbortReason::ConfigAbort)),
+            StreamCfg::Bypass { attrs } => {
+                let acc = attrs.apply(txn);
+                if let Some(ssid) = txn.ssid {
+                    let rule = Rule::SsidS1Off;
+                    return Err(Stop::event(rule_record(rule, txn, ssid), Some(rule)));
+                }
+                if !fits(txn.iova, self.cfg.oas_bits()) {
+                    return Err(bypass_addr_size(txn, acc));
+                }
+                Ok(Translation {
+                    pa: txn.iova,
+                    pas: output_pas(sec),
+                    perms: BYPASS_PERMS,
+                    size: BYPASS_SIZE,
+                })
+            }
+            StreamCfg::Translate(t) => self.translate_stream(sec, &t, txn, mem, trace),
+        }
+    }
+
+    /// Translation through a translating STE: SubstreamID checks, CD, walks.
+    fn translate_stream<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
+        &mut self,
+        sec: SecSid,
+        t: &TransCfg,
+        txn: &Txn,
+        mem: &mut M,
+        trace: &mut T,
+    ) -> Result<Translation, Stop> {
+        let acc = t.attrs.apply(txn);
+        let bad = |rule: Rule, index: u32| Stop::event(rule_record(rule, txn, index), Some(rule));
+        let plan = match (txn.ssid, &t.s1) {
+            (Some(ssid), None) => return Err(bad(Rule::SsidS1Off, ssid)),
+            (Some(ssid), Some(_)) if self.cfg.idr1().ssidsize() == 0 => {
+                return Err(bad(Rule::SsidNotSupported, ssid));
+            }
+            (Some(ssid), Some(s1)) if s1.cdmax == 0 => return Err(bad(Rule::SsidCdMax0, ssid)),
+            (Some(ssid), Some(s1)) if !fits(u64::from(ssid), s1.cdmax) => {
+                return Err(bad(Rule::SsidRange, ssid));
+            }
+            (Some(0), Some(s1)) if s1.dss == S1Dss::Substream0 => {
+                return Err(bad(Rule::DssSsid0, 0));
+            }
+            (Some(ssid), Some(s1)) => S1Plan::Cd(ssid, *s1),
+            (None, None) => S1Plan::Bypass,
+            (None, Some(s1)) if s1.cdmax == 0 => S1Plan::Cd(0, *s1),
+            (None, Some(s1)) => match s1.dss {
+                S1Dss::Terminate => return Err(bad(Rule::DssTerminate, 0)),
+                S1Dss::Bypass => S1Plan::Bypass,
+                S1Dss::Substream0 => S1Plan::Cd(0, *s1),
+            },
+        };
+        let r = match plan {
+            S1Plan::Bypass => {
+                // The input goes to stage 2 as an IPA, checked against the IAS (§3.4).
+                if !fits(txn.iova, ias_bits(&self.cfg)) {
+                    return Err(bypass_addr_size(txn, acc));
+                }
+                match &t.s2 {
+                    Some(s2) => walk::walk_s2(s2, txn.iova, acc, class::IN, mem, trace),
+                    None => {
+                        // Stage 2 bypass: the IPA is the PA, truncated to the OAS.
+                        return Ok(Translation {
+                            pa: txn.iova & genmask(self.cfg.oas_bits() - 1, 0),
+                            pas: output_pas(sec),
+                            perms: BYPASS_PERMS,
+                            size: BYPASS_SIZE,
+                        });
+                    }
+                }
+            }
+            S1Plan::Cd(index, s1) => {
+                let cd = self.fetch_cd(sec, t, &s1, index, mem, trace).map_err(|e| match e {
+                    CdFetchError::BadSubstream { rule, ssid } => bad(rule, ssid),
+                    CdFetchError::S2(f) => fault_stop(&f, txn, acc),
+                    CdFetchError::Fetch(addr) => {
+                        Stop::event(fetch_record(id::F_CD_FETCH, txn, addr), None)
+                    }
+                })?;
+                let s1cfg = decode_cd(&self.cfg, sec, t, &s1, &cd)
+                    .map_err(|rule| Stop::event(rule_record(rule, txn, index), Some(rule)))?;
+                walk::walk_s1(&s1cfg, t.s2.as_ref(), txn.iova, acc, mem, trace)
+            }
+        };
+        let r = r.map_err(|f| fault_stop(&f, txn, acc))?;
+        Ok(Translation { pa: r.oa, pas: r.pas, perms: r.perms, size: r.size })
+    }
+}
+
+/// Output PAS of a transaction that bypasses translation.
+fn output_pas(sec: SecSid) -> Pas {
+    sec.pas()
+}
+
+fn bank_cr2_recinvsid(b: &Bank) -> bool {
+    crate::spec::regs::Cr2(b.cr2).recinvsid()
+}
+
+fn bank_cr2_e2h(b: &Bank) -> bool {
+    crate::spec::regs::Cr2(b.cr2).e2h()
+}
+
+/// A small machine for pipeline tests: RAM, a Non-secure interface with SMMUEN, EVENTQEN and
+/// RECINVSID set, a linear Stream table, an event queue and a page-table allocator.
+#[cfg(test)]
+pub(crate) mod rig {
+    use super::*;
+    use crate::config::SmmuConfig;
+    use crate::mem::{SparseMem, Window, read_obj, read_u64, write_obj};
+    use crate::spec::cd::Cd;
+    use crate::spec::regs::{Cr0, Cr2, QueueBase, StrtabBaseCfg, strtab_fmt};
+    use crate::spec::ste::{Ste, config};
+    use crate::trace::VecTrace;
+
+    /// STRTAB_BASE_CFG of a 2-level Stream table.
+    pub fn two_level_cfg(split: u32, log2size: u32) -> u32 {
+        let mut c = StrtabBaseCfg(0);
+        c.set_fmt(strtab_fmt::TWO_LEVEL);
+        c.set_split(split);
+        c.set_log2size(log2size);
+        c.0
+    }
+
+    /// STRTAB_BASE_CFG of a linear Stream table.
+    pub fn linear_cfg(log2size: u32) -> u32 {
+        let mut c = StrtabBaseCfg(0);
+        c.set_log2size(log2size);
+        c.0
+    }
+
+    /// A queue base register value.
+    pub fn queue_base(addr: u64, log2size: u64) -> u64 {
+        let mut q = QueueBase(0);
+        q.set_addr(addr >> 5);
+        q.set_log2size(log2size);
+        q.0
+    }
+
+    /// CR0 with only EVENTQEN set.
+    pub fn cr0_eventqen() -> u32 {
+        let mut c = Cr0(0);
+        c.set_eventqen(true);
+        c.0
+    }
+
+    pub const RAM: u64 = 0x4000_0000;
+    pub const STRTAB: u64 = 0x4e17_9000;
+    pub const EVENTQ: u64 = 0x4e17_0000;
+    pub const CD_ADDR: u64 = 0x4e17_8fc0;
+    /// Page tables are allocated from here.
+    pub const PT_POOL: u64 = 0x4800_0000;
+    pub const IOVA: u64 = 0x0000_0080_8060_4567;
+    pub const DATA: u64 = 0x4ecb_a000;
+    /// Table descriptor (valid, table).
+    pub const TABLE: u64 = 0b11;
+    /// Stage-1 page: AF, SH=11, AP=01 (read/write at EL1 and EL0), valid page.
+    pub const S1_RW: u64 = 0x763;
+    /// Stage-1 page: AF, SH=11, AP=11 (read-only).
+    pub const S1_RO: u64 = 0x7e3;
+    /// Stage-2 page: AF, SH=11, S2AP=11 (read/write), MemAttr normal.
+    pub const S2_RW: u64 = 0x7e3;
+
+    pub struct Rig {
+        pub smmu: Smmu,
+        pub mem: SparseMem,
+        pub trace: VecTrace,
+        next_table: u64,
+    }
+
+    impl Rig {
+        pub fn new(cfg: SmmuConfig) -> Rig {
+            let mut mem = SparseMem::new();
+            mem.add_window(Window { name: "ram", base: RAM, size: 512 << 20, pas_mask: 0xf })
+                .unwrap();
+            let mut smmu = Smmu::new(cfg);
+            let mut cr0 = Cr0(0);
+            cr0.set_smmuen(true);
+            cr0.set_eventqen(true);
+            let mut cr2 = Cr2(0);
+            cr2.set_recinvsid(true);
+            let b = smmu.bank_mut(SecSid::NonSecure);
+            b.cr0 = cr0.0;
+            b.cr0ack = cr0.0;
+            b.cr2 = cr2.0;
+            b.strtab_base = STRTAB;
+            b.strtab_base_cfg = linear_cfg(5);
+            b.eventq.base = queue_base(EVENTQ, 4);
+            Rig { smmu, mem, trace: VecTrace::new(), next_table: PT_POOL }
+        }
+
+        pub fn qemu() -> Rig {
+            Rig::new(SmmuConfig::qemu_virt())
+        }
+
+        pub fn write_ste(&mut self, sid: u32, ste: &Ste) {
+            write_obj(&mut self.mem, STRTAB + 64 * u64::from(sid), Pas::NonSecure, ste).unwrap();
+        }
+
+        pub fn write_cd(&mut self, addr: u64, cd: &Cd) {
+            write_obj(&mut self.mem, addr, Pas::NonSecure, cd).unwrap();
+        }
+
+        pub fn write_u64(&mut self, addr: u64, v: u64) {
+            self.mem.write(addr, Pas::NonSecure, &v.to_le_bytes()).unwrap();
+        }
+
+        pub fn alloc_table(&mut self) -> u64 {
+            let t = self.next_table;
+            self.next_table += 0x1000;
+            t
+        }
+
+        /// Maps `va` with a 4 KiB leaf `leaf` (address and attributes) in the 4-level, 4 KiB
+        /// granule tables rooted at `root`, allocating tables as needed.
+        pub fn map(&mut self, root: u64, va: u64, leaf: u64) {
+            let mut table = root;
+            for level in 0..3u32 {
+                let slot = table + 8 * ((va >> (39 - 9 * level)) & 511);
+                let d = read_u64(&mut self.mem, slot, Pas::NonSecure).unwrap();
+                table = if d & 1 == 1 {
+                    d & 0x0000_ffff_ffff_f000
+                } else {
+                    let t = self.alloc_table();
+                    self.write_u64(slot, t | TABLE);
+                    t
+                };
+            }
+            self.write_u64(table + 8 * ((va >> 12) & 511), leaf);
+        }
+
+        pub fn run(&mut self, txn: &Txn) -> Result<Translation, Abort> {
+            self.smmu.translate(txn, &mut self.mem, &mut self.trace)
+        }
+
+        /// Event records written so far (from index 0 to PROD).
+        pub fn events(&mut self) -> Vec<EventRecord> {
+            let prod = self.smmu.bank(SecSid::NonSecure).eventq.prod & 0xf;
+            (0..u64::from(prod))
+                .map(|i| read_obj(&mut self.mem, EVENTQ + 32 * i, Pas::NonSecure).unwrap())
+                .collect()
+        }
+
+        /// The one event record written so far.
+        pub fn event(&mut self) -> EventRecord {
+            let e = self.events();
+            assert_eq!(e.len(), 1, "expected exactly one event, got {e:?}");
+            e[0]
+        }
+
+        /// The configuration rule notes in the trace.
+        pub fn notes(&self) -> Vec<String> {
+            self.trace
+                .events
+                .iter()
+                .filter_map(|e| match e {
+                    TraceEvent::Note(n) => Some(n.clone()),
+                    _ => None,
+                })
+                .collect()
+        }
+    }
+
+    /// A valid stage-1-only STE (Config 0b101) pointing at one CD.
+    pub fn ste_s1(cd: u64) -> Ste {
+        let mut ste = Ste::default();
+        let mut b = ste.bits_mut();
+        b.set_v(true);
+        b.set_config(config::S1_TRANS);
+        b.set_s1_context_ptr(cd >> 6);
+        ste
+    }
+
+    /// A valid stage-2 configuration: 44-bit IPA, 4 KiB granule, start level 0, S2PS 48, S2R.
+    pub fn set_s2(ste: &mut Ste, ttb: u64) {
+        let mut b = ste.bits_mut();
+        b.set_s2t0sz(20);
+        b.set_s2sl0(2);
+        b.set_s2tg(0);
+        b.set_s2ps(5);
+        b.set_s2aa64(true);
+        b.set_s2r(true);
+        b.set_s2ttb(ttb >> 4);
+    }
+
+    /// A valid stage-2-only STE (Config 0b110).
+    pub fn ste_s2(ttb: u64) -> Ste {
+        let mut ste = Ste::default();
+        ste.bits_mut().set_v(true);
+        ste.bits_mut().set_config(config::S2_TRANS);
+        set_s2(&mut ste, ttb);
+        ste
+    }
+
+    /// A valid CD: TTB0 only (EPD1), 48-bit VA, 4 KiB granule, IPS 44, AA64, A, R.
+    pub fn cd(ttb0: u64) -> Cd {
+        let mut cd = Cd::default();
+        let mut b = cd.bits_mut();
+        b.set_v(true);
+        b.set_t0sz(16);
+        b.set_tg0(0);
+        b.set_epd1(true);
+        b.set_ips(4);
+        b.set_aa64(true);
+        b.set_a(true);
+        b.set_r(true);
+        b.set_asid(0x1e);
+        b.set_ttb0(ttb0 >> 4);
+        cd
+    }
+
+    /// A Non-secure read of 4 bytes at `iova` from `sid`.
+    pub fn read(sid: u32, iova: u64) -> Txn {
+        Txn::ns(sid, iova, 4, true)
+    }
+
+    /// A Non-secure write of 4 bytes at `iova` from `sid`.
+    pub fn write(sid: u32, iova: u64) -> Txn {
+        Txn::ns(sid, iova, 4, false)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rig::*;
+    use super::*;
+    use crate::config::SmmuConfig;
+    use crate::spec::cd::Cd;
+    use crate::spec::event::EventBits;
+    use crate::spec::regs::{Gbpa, IrqCtrl};
+    use crate::spec::ste::{Ste, config};
+    use crate::trace::FetchKind;
+
+    const SID: u32 = 8;
+
+    /// Stage 1 mapping IOVA to DATA through tables at a fresh root; returns the root.
+    fn s1_rig(leaf_attrs: u64) -> (Rig, u64) {
+        let mut r = Rig::qemu();
+        let root = r.alloc_table();
+        r.map(root, IOVA, DATA | leaf_attrs);
+        r.write_ste(SID, &ste_s1(CD_ADDR));
+        r.write_cd(CD_ADDR, &cd(root));
+        (r, root)
+    }
+
+    fn fault(id: u8) -> Abort {
+        Abort { reason: AbortReason::Fault(id), event: Some(id) }
+    }
+
+    fn silent(id: u8) -> Abort {
+        Abort { reason: AbortReason::Fault(id), event: None }
+    }
+
+    fn words(rec: &EventRecord) -> [u64; 4] {
+        rec.to_words()
+    }
+
+    fn bits(rec: &EventRecord) -> EventBits<&[u8]> {
+        rec.bits()
+    }
+
+    #[test]
+    fn gbpa_abort_with_smmu_disabled_aborts_without_event() {
+        let mut r = Rig::qemu();
+        r.smmu.bank_mut(SecSid::NonSecure).cr0ack = cr0_eventqen();
+        let mut g = Gbpa(r.smmu.bank(SecSid::NonSecure).gbpa);
+        g.set_abort(true);
+        r.smmu.bank_mut(SecSid::NonSecure).gbpa = g.0;
+        let out = r.run(&read(SID, IOVA));
+        assert_eq!(out, Err(Abort { reason: AbortReason::GlobalBypassAbort, event: None }));
+        assert!(r.events().is_empty());
+    }
+
+    #[test]
+    fn smmu_disabled_bypasses_to_identical_ns_address_in_4k_units() {
+        let mut r = Rig::qemu();
+        r.smmu.bank_mut(SecSid::NonSecure).cr0ack = 0;
+        let out = r.run(&read(SID, IOVA)).unwrap();
+        assert_eq!(out.pa, IOVA);
+        assert_eq!(out.pas, Pas::NonSecure);
+        assert_eq!(out.size, 4096);
+        assert!(out.perms.read && out.perms.write);
+    }
+
+    #[test]
+    fn smmu_disabled_bypass_beyond_oas_aborts_without_event() {
+        let mut r = Rig::qemu();
+        r.smmu.bank_mut(SecSid::NonSecure).cr0ack = cr0_eventqen();
+        let out = r.run(&read(SID, 1 << 44));
+        assert_eq!(out, Err(silent(id::F_ADDR_SIZE)));
+        assert!(r.events().is_empty());
+    }
+
+    #[test]
+    fn config_abort_ste_aborts_without_event() {
+        let mut r = Rig::qemu();
+        let mut ste = ste_s1(CD_ADDR);
+        ste.bits_mut().set_config(config::ABORT);
+        r.write_ste(SID, &ste);
+        let out = r.run(&read(SID, IOVA));
+        assert_eq!(out, Err(Abort { reason: AbortReason::ConfigAbort, event: None }));
+        assert!(r.events().is_empty());
+    }
+
+    #[test]
+    fn reserved_config_0b011_behaves_as_abort() {
+        let mut r = Rig::qemu();
+        let mut ste = ste_s1(CD_ADDR);
+        ste.bits_mut().set_config(0b011);
+        r.write_ste(SID, &ste);
+        let out = r.run(&read(SID, IOVA));
+        assert_eq!(out, Err(Abort { reason: AbortReason::ConfigAbort, event: None }));
+    }
+
+    #[test]
+    fn ste_bypass_translates_to_identical_address() {
+        let mut r = Rig::qemu();
+        let mut ste = Ste::default();
+        ste.bits_mut().set_v(true);
+        ste.bits_mut().set_config(config::BYPASS);
+        r.write_ste(SID, &ste);
+        let out = r.run(&write(SID, 0x1234_5678)).unwrap();
+        assert_eq!((out.pa, out.pas, out.size), (0x1234_5678, Pas::NonSecure, 4096));
+    }
+
+    #[test]
+    fn ste_bypass_beyond_oas_records_stage1_addr_size_class_in() {
+        let mut r = Rig::qemu();
+        let mut ste = Ste::default();
+        ste.bits_mut().set_v(true);
+        ste.bits_mut().set_config(config::BYPASS);
+        r.write_ste(SID, &ste);
+        let iova = 1u64 << 44;
+        assert_eq!(r.run(&read(SID, iova)), Err(fault(id::F_ADDR_SIZE)));
+        let e = r.event();
+        assert_eq!(bits(&e).event_id(), u64::from(id::F_ADDR_SIZE));
+        assert!(!bits(&e).s2());
+        assert_eq!(bits(&e).class(), class::IN);
+        assert_eq!(bits(&e).input_addr(), iova);
+        assert!(bits(&e).rnw());
+    }
+
+    #[test]
+    fn invalid_ste_record_is_event_4_with_stream_id_only() {
+        let mut r = Rig::qemu();
+        assert_eq!(r.run(&read(SID, IOVA)), Err(fault(id::C_BAD_STE)));
+        // QEMU's observed bytes: 04 00 00 00 08 00 00 00, then zeros.
+        assert_eq!(words(&r.event()), [0x0000_0008_0000_0004, 0, 0, 0]);
+    }
+
+    #[test]
+    fn streamid_out_of_range_records_c_bad_streamid() {
+        let mut r = Rig::qemu();
+        assert_eq!(r.run(&read(32, IOVA)), Err(fault(id::C_BAD_STREAMID)));
+        assert_eq!(words(&r.event()), [0x0000_0020_0000_0002, 0, 0, 0]);
+    }
+
+    #[test]
+    fn streamid_out_of_range_without_recinvsid_aborts_silently() {
+        let mut r = Rig::qemu();
+        r.smmu.bank_mut(SecSid::NonSecure).cr2 = 0;
+        assert_eq!(r.run(&read(32, IOVA)), Err(silent(id::C_BAD_STREAMID)));
+        assert!(r.events().is_empty());
+    }
+
+    #[test]
+    fn ste_fetch_abort_reports_fetch_address_in_words_6_7() {
+        let mut r = Rig::qemu();
+        r.smmu.bank_mut(SecSid::NonSecure).strtab_base = 0x1000_0000; // not RAM
+        assert_eq!(r.run(&read(SID, IOVA)), Err(fault(id::F_STE_FETCH)));
+        let w = words(&r.event());
+        assert_eq!(w[0], 0x0000_0008_0000_0003);
+        assert_eq!(w[2], 0);
+        assert_eq!(w[3], 0x1000_0000 + 8 * 64);
+    }
+
+    #[test]
+    fn stage1_translation_walks_to_the_mapped_page() {
+        let (mut r, _) = s1_rig(S1_RW);
+        let out = r.run(&write(SID, IOVA)).unwrap();
+        assert_eq!(out.pa, DATA | (IOVA & 0xfff));
+        assert_eq!(out.pas, Pas::NonSecure);
+        assert_eq!(out.size, 4096);
+        assert!(out.perms.read && out.perms.write);
+        assert!(r.events().is_empty());
+    }
+
+    #[test]
+    fn stage1_translation_fault_is_recorded_with_cd_r() {
+        let (mut r, _) = s1_rig(S1_RW);
+        let iova = IOVA + 0x1000; // unmapped page
+        assert_eq!(r.run(&read(SID, iova)), Err(fault(id::F_TRANSLATION)));
+        let e = r.event();
+        assert_eq!(bits(&e).stream_id(), u64::from(SID));
+        assert_eq!(bits(&e).input_addr(), iova);
+        assert!(!bits(&e).s2());
+        assert_eq!(bits(&e).class(), class::IN);
+        assert!(bits(&e).rnw());
+    }
+
+    #[test]
+    fn unrecorded_fault_still_aborts_the_transaction() {
+        let (mut r, root) = s1_rig(S1_RW);
+        let mut c = cd(root);
+        c.bits_mut().set_r(false);
+        r.write_cd(CD_ADDR, &c);
+        assert_eq!(r.run(&read(SID, IOVA + 0x1000)), Err(silent(id::F_TRANSLATION)));
+        assert!(r.events().is_empty());
+    }
+
+    #[test]
+    fn access_flag_clear_gives_f_access() {
+        let (mut r, _) = s1_rig(S1_RW & !(1 << 10));
+        assert_eq!(r.run(&read(SID, IOVA)), Err(fault(id::F_ACCESS)));
+    }
+
+    #[test]
+    fn write_to_read_only_page_gives_f_permission_with_rnw_0() {
+        let (mut r, _) = s1_rig(S1_RO);
+        assert_eq!(r.run(&write(SID, IOVA)), Err(fault(id::F_PERMISSION)));
+        let e = r.event();
+        assert!(!bits(&e).rnw());
+        assert!(!bits(&e).ind());
+    }
+
+    #[test]
+    fn walk_external_abort_is_recorded_even_without_cd_r() {
+        let mut r = Rig::qemu();
+        let mut c = cd(0x1000_0000); // table outside RAM
+        c.bits_mut().set_r(false);
+        r.write_ste(SID, &ste_s1(CD_ADDR));
+        r.write_cd(CD_ADDR, &c);
+        assert_eq!(r.run(&read(SID, IOVA)), Err(fault(id::F_WALK_EABT)));
+        let e = r.event();
+        assert_eq!(bits(&e).class(), class::TT);
+        assert!(!bits(&e).s2());
+        assert_eq!(bits(&e).addr2(), 0x1000_0000 + 8);
+    }
+
+    #[test]
+    fn output_beyond_ips_gives_f_addr_size() {
+        let (mut r, root) = s1_rig(S1_RW);
+        r.map(root, IOVA, (1 << 44) | S1_RW);
+        assert_eq!(r.run(&read(SID, IOVA)), Err(fault(id::F_ADDR_SIZE)));
+    }
+
+    #[test]
+    fn cd_fetch_abort_reports_fetch_address_in_words_6_7() {
+        let mut r = Rig::qemu();
+        r.write_ste(SID, &ste_s1(0x1000_0000));
+        assert_eq!(r.run(&read(SID, IOVA)), Err(fault(id::F_CD_FETCH)));
+        let w = words(&r.event());
+        assert_eq!(w[0], 0x0000_0008_0000_0009);
+        // Words 4-5 (InputAddr) stay zero: QEMU's bug B3 puts the address there.
+        assert_eq!(w[2], 0);
+        assert_eq!(w[3], 0x1000_0000);
+    }
+
+    #[test]
+    fn invalid_cd_records_c_bad_cd() {
+        let mut r = Rig::qemu();
+        r.write_ste(SID, &ste_s1(CD_ADDR));
+        assert_eq!(r.run(&read(SID, IOVA)), Err(fault(id::C_BAD_CD)));
+        assert_eq!(words(&r.event()), [0x0000_0008_0000_000a, 0, 0, 0]);
+    }
+
+    #[test]
+    fn ssid_on_stream_without_substreams_records_c_bad_substreamid_without_ssv() {
+        let (mut r, _) = s1_rig(S1_RW);
+        let txn = Txn { ssid: Some(5), ..read(SID, IOVA) };
+        assert_eq!(r.run(&txn), Err(fault(id::C_BAD_SUBSTREAMID)));
+        let e = r.event();
+        assert_eq!(bits(&e).substream_id(), 5);
+        assert!(!bits(&e).ssv());
+        assert_eq!(bits(&e).stream_id(), u64::from(SID));
+    }
+
+    /// A stage-1 rig with substreams: SSIDSIZE 20, S1CDMax 2, linear CD table.
+    fn substream_rig(dss: u64) -> Rig {
+        let mut r = Rig::new(SmmuConfig::full());
+        let root = r.alloc_table();
+        r.map(root, IOVA, DATA | S1_RW);
+        let mut ste = ste_s1(CD_ADDR & !0xff);
+        ste.bits_mut().set_s1cdmax(2);
+        ste.bits_mut().set_s1dss(dss);
+        r.write_ste(SID, &ste);
+        for i in 0..4 {
+            r.write_cd((CD_ADDR & !0xff) + 64 * i, &cd(root));
+        }
+        r
+    }
+
+    #[test]
+    fn transaction_without_ssid_on_s1dss_terminate_records_f_stream_disabled() {
+        let mut r = substream_rig(0b00);
+        assert_eq!(r.run(&read(SID, IOVA)), Err(fault(id::F_STREAM_DISABLED)));
+        assert_eq!(words(&r.event()), [0x0000_0008_0000_0006, 0, 0, 0]);
+    }
+
+    #[test]
+    fn ssid_selects_its_cd_and_is_recorded_with_ssv() {
+        let mut r = substream_rig(0b00);
+        // CD 3 has R=0... make CD 3 invalid instead to see its SubstreamID in C_BAD_CD.
+        r.write_cd((CD_ADDR & !0xff) + 64 * 3, &Cd::default());
+        let txn = Txn { ssid: Some(3), ..read(SID, IOVA) };
+        assert_eq!(r.run(&txn), Err(fault(id::C_BAD_CD)));
+        let e = r.event();
+        assert!(bits(&e).ssv());
+        assert_eq!(bits(&e).substream_id(), 3);
+        let txn = Txn { ssid: Some(2), ..read(SID, IOVA) };
+        assert!(r.run(&txn).is_ok());
+    }
+
+    #[test]
+    fn s1dss_bypass_skips_stage1_for_transactions_without_ssid() {
+        let mut r = substream_rig(0b01);
+        let out = r.run(&read(SID, 0x4321_0000)).unwrap();
+        assert_eq!(out.pa, 0x4321_0000);
+        assert!(
+            r.trace
+                .events
+                .iter()
+                .all(|e| !matches!(e, TraceEvent::Fetch { kind: FetchKind::Cd, .. }))
+        );
+    }
+
+    #[test]
+    fn s1dss_substream0_uses_cd_0_and_reserves_ssid_0() {
+        let mut r = substream_rig(0b10);
+        assert!(r.run(&read(SID, IOVA)).is_ok());
+        let txn = Txn { ssid: Some(0), ..read(SID, IOVA) };
+        assert_eq!(r.run(&txn), Err(fault(id::F_STREAM_DISABLED)));
+    }
+
+    #[test]
+    fn stage2_only_translates_ipa() {
+        let mut r = Rig::qemu();
+        let root = r.alloc_table();
+        r.map(root, IOVA, DATA | S2_RW);
+        r.write_ste(SID, &ste_s2(root));
+        let out = r.run(&write(SID, IOVA)).unwrap();
+        assert_eq!(out.pa, DATA | 0x567);
+    }
+
+    #[test]
+    fn stage2_only_input_beyond_ias_is_stage1_addr_size_fault() {
+        let mut r = Rig::qemu();
+        let root = r.alloc_table();
+        r.write_ste(SID, &ste_s2(root));
+        let iova = 1u64 << 44;
+        assert_eq!(r.run(&read(SID, iova)), Err(fault(id::F_ADDR_SIZE)));
+        let e = r.event();
+        assert!(!bits(&e).s2());
+        assert_eq!(bits(&e).class(), class::IN);
+        assert_eq!(bits(&e).input_addr(), iova);
+    }
+
+    #[test]
+    fn nested_cd_ipa_fault_is_stage2_with_class_cd_and_cd_ipa() {
+        let mut r = Rig::qemu();
+        let s2root = r.alloc_table();
+        let mut ste = ste_s1(CD_ADDR);
+        ste.bits_mut().set_config(config::NESTED);
+        set_s2(&mut ste, s2root);
+        r.write_ste(SID, &ste);
+        assert_eq!(r.run(&read(SID, IOVA)), Err(fault(id::F_TRANSLATION)));
+        let e = r.event();
+        assert!(bits(&e).s2());
+        assert_eq!(bits(&e).class(), class::CD);
+        assert_eq!(bits(&e).addr2(), CD_ADDR & !0xfff);
+        assert_eq!(bits(&e).input_addr(), IOVA);
+    }
+
+    #[test]
+    fn nested_translation_goes_through_both_stages() {
+        let mut r = Rig::qemu();
+        let s2root = r.alloc_table();
+        let s1root = r.alloc_table();
+        // Stage 2 identity for the CD page, the stage-1 tables and the data page.
+        r.map(s2root, CD_ADDR, (CD_ADDR & !0xfff) | S2_RW);
+        r.map(s1root, IOVA, 0x4100_0000 | S1_RW);
+        for t in (PT_POOL..PT_POOL + 0x10000).step_by(0x1000) {
+            r.map(s2root, t, t | S2_RW);
+        }
+        r.map(s2root, 0x4100_0000, DATA | S2_RW);
+        let mut ste = ste_s1(CD_ADDR);
+        ste.bits_mut().set_config(config::NESTED);
+        set_s2(&mut ste, s2root);
+        r.write_ste(SID, &ste);
+        r.write_cd(CD_ADDR, &cd(s1root));
+        let out = r.run(&read(SID, IOVA)).unwrap();
+        assert_eq!(out.pa, DATA | 0x567);
+    }
+
+    #[test]
+    fn event_carries_pnu_ind_rnw_of_the_transaction() {
+        let (mut r, _) = s1_rig(S1_RW);
+        let txn = Txn { pnu: true, ind: true, ..read(SID, IOVA + 0x1000) };
+        r.run(&txn).unwrap_err();
+        let e = r.event();
+        assert!(bits(&e).pnu() && bits(&e).ind() && bits(&e).rnw());
+    }
+
+    #[test]
+    fn event_reports_ind_0_for_writes() {
+        let (mut r, _) = s1_rig(S1_RW);
+        let txn = Txn { ind: true, ..write(SID, IOVA + 0x1000) };
+        r.run(&txn).unwrap_err();
+        assert!(!bits(&r.event()).ind());
+    }
+
+    #[test]
+    fn privcfg_overrides_pnu_when_attr_perms_ovr_is_advertised() {
+        let mut cfg = SmmuConfig::qemu_virt();
+        let mut i1 = cfg.idr1();
+        i1.set_attr_perms_ovr(true);
+        cfg.idr1 = i1.0;
+        let mut r = Rig::new(cfg);
+        let root = r.alloc_table();
+        r.map(root, IOVA, DATA | S1_RW);
+        let mut ste = ste_s1(CD_ADDR);
+        ste.bits_mut().set_privcfg(0b11);
+        r.write_ste(SID, &ste);
+        r.write_cd(CD_ADDR, &cd(root));
+        r.run(&read(SID, IOVA + 0x1000)).unwrap_err();
+        assert!(bits(&r.event()).pnu());
+    }
+
+    #[test]
+    fn privcfg_is_ignored_without_attr_perms_ovr() {
+        let (mut r, _) = s1_rig(S1_RW);
+        let mut ste = ste_s1(CD_ADDR);
+        ste.bits_mut().set_privcfg(0b11);
+        r.write_ste(SID, &ste);
+        r.run(&read(SID, IOVA + 0x1000)).unwrap_err();
+        assert!(!bits(&r.event()).pnu());
+    }
+
+    #[test]
+    fn successful_translation_traces_dma_fetches_and_output_in_order() {
+        let (mut r, _) = s1_rig(S1_RW);
+        r.run(&read(SID, IOVA)).unwrap();
+        let ev = &r.trace.events;
+        assert!(matches!(ev.first(), Some(TraceEvent::Dma(t)) if t.iova == IOVA));
+        let kinds: Vec<_> = ev
+            .iter()
+            .filter_map(|e| match e {
+                TraceEvent::Fetch { kind, addr, .. } => Some((*kind, *addr)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(kinds, vec![(FetchKind::Ste, STRTAB + 8 * 64), (FetchKind::Cd, CD_ADDR)]);
+        assert!(matches!(ev.last(), Some(TraceEvent::Output { pa, .. }) if *pa == DATA | 0x567));
+    }
+
+    #[test]
+    fn aborted_translation_traces_rule_event_and_abort() {
+        let mut r = Rig::qemu();
+        r.run(&read(SID, IOVA)).unwrap_err();
+        assert_eq!(r.notes(), vec!["C_BAD_STE: STE-V".to_string()]);
+        let ev = &r.trace.events;
+        assert!(
+            ev.iter().any(|e| matches!(e, TraceEvent::Event { addr: Some(a), .. } if *a == EVENTQ))
+        );
+        assert!(matches!(
+            ev.last(),
+            Some(TraceEvent::Abort { reason: "C_BAD_STE", event: Some(id::C_BAD_STE) })
+        ));
+    }
+
+    #[test]
+    fn recorded_fault_pulses_eventq_irq_when_enabled() {
+        let mut r = Rig::qemu();
+        let mut irq = IrqCtrl(0);
+        irq.set_eventq_irqen(true);
+        r.smmu.bank_mut(SecSid::NonSecure).irq_ctrlack = irq.0;
+        r.run(&read(SID, IOVA)).unwrap_err();
+        assert_eq!(r.smmu.take_irqs(), vec![crate::irq::NS_EVENTQ]);
+    }
+
+    #[test]
+    fn two_level_stream_table_finds_the_ste() {
+        let (mut r, _) = s1_rig(S1_RW);
+        // SPLIT 6, LOG2SIZE 16; SID 0x48 -> L1STD 1, STE 8 of a 16-entry L2 (Span 5).
+        let l1 = 0x4e20_0000;
+        let l2 = 0x4e21_0000;
+        let b = r.smmu.bank_mut(SecSid::NonSecure);
+        b.strtab_base = l1;
+        b.strtab_base_cfg = two_level_cfg(6, 16);
+        r.write_u64(l1 + 8, l2 | 5);
+        let ste = ste_s1(CD_ADDR);
+        crate::mem::write_obj(&mut r.mem, l2 + 8 * 64, Pas::NonSecure, &ste).unwrap();
+        let out = r.run(&read(0x48, IOVA)).unwrap();
+        assert_eq!(out.pa, DATA | 0x567);
+    }
+}
