@@ -74,9 +74,17 @@ pub use board::{SMMU_GPIO_OUT, SMMU_QOM_ALIAS, SMMU_QOM_PATH};
 pub use help::{MACHINES, MachineType};
 pub use iommu::Iommu;
 
-use smmu::SmmuConfig;
+use smmu::{Smmu, SmmuConfig};
 
 use crate::bus::{Bus, MachineOpts};
+
+/// Builds the machine `opts` describe, with the SMMU model as its IOMMU.
+///
+/// Errors are QEMU's messages (without the program-name prefix) for an unknown machine,
+/// device, property or property value.
+pub fn build_machine(opts: &MachineOpts) -> Result<Box<dyn Bus>, String> {
+    build_machine_with(opts, Smmu::new)
+}
 
 /// Builds the machine `opts` describe with `make_iommu` as its IOMMU (given the validated
 /// `-global arm-smmuv3.*` configuration; called only for `virt,iommu=smmuv3`).
@@ -115,5 +123,7 @@ pub fn help_device(driver: &str) -> Option<String> {
     help::device(driver)
 }
 
+#[cfg(test)]
+mod e2e_tests;
 #[cfg(test)]
 mod tests;
