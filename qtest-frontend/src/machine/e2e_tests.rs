@@ -220,3 +220,20 @@ fn secure_register_page_is_raz_wi_for_non_secure_accesses() {
     assert_eq!(bus.read(SMMU + 0x8004, &mut b, Attrs::Unspecified), Ok(()));
     assert_eq!(u32::from_le_bytes(b), 0);
 }
+
+#[test]
+fn tracing_records_smmu_register_accesses_and_dmas() {
+    let mut bus = appendix_b();
+    bus.set_tracing(true);
+    let (_, result, _) = appendix_b_dma(bus.as_mut());
+    let trace = bus.take_trace();
+    assert_eq!(result, 0xdead_0002);
+    assert!(trace.iter().any(|e| matches!(e, smmu::TraceEvent::Dma(t) if t.sid == 8)));
+    assert!(trace.iter().any(|e| matches!(e, smmu::TraceEvent::Event { .. })));
+    rl(bus.as_mut(), SMMU + 0xa8);
+    let trace = bus.take_trace();
+    assert!(matches!(
+        trace.as_slice(),
+        [smmu::TraceEvent::Mmio { write: false, offset: 0xa8, size: 4, value: 1, .. }]
+    ));
+}
