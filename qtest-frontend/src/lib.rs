@@ -4,6 +4,7 @@
 pub mod bus;
 pub mod cli;
 pub mod log;
+pub mod machine;
 pub mod protocol;
 pub mod qmp;
 pub mod run;
