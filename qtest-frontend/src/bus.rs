@@ -27,10 +27,13 @@ impl Attrs {
 
 /// A machine as the qtest protocol sees it: CPU-side memory accesses, interrupts, reset.
 pub trait Bus {
-    /// Reads `buf.len()` bytes at `addr`. Accesses to a device register must have the size the
-    /// device accepts; an unassigned address or a rejected size is `BusError::Unassigned`.
+    /// Reads `buf.len()` bytes at `addr`, split by region. Accesses to a device register must
+    /// have the size the device accepts; an unassigned address or a rejected size is
+    /// `BusError::Unassigned`. On error `buf` still holds what QEMU's memory core returns (the
+    /// parts that map, zeros for the parts that fail), so callers never repeat the access.
     fn read(&mut self, addr: u64, buf: &mut [u8], attrs: Attrs) -> Result<(), BusError>;
-    /// Writes `data` at `addr`.
+    /// Writes `data` at `addr`, split by region: the parts that map are written even when
+    /// another part fails.
     fn write(&mut self, addr: u64, data: &[u8], attrs: Attrs) -> Result<(), BusError>;
     /// Fills `[addr, addr+len)` with `byte` without allocating `len` bytes at once.
     fn fill(&mut self, addr: u64, len: u64, byte: u8, attrs: Attrs) -> Result<(), BusError>;

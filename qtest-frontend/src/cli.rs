@@ -210,6 +210,7 @@ pub fn parse(args: &[String]) -> Result<Action, String> {
         machine: MachineOpts { ram_size: DEFAULT_RAM, ..Default::default() },
         ..Default::default()
     };
+    let mut ram_given = false;
     let mut chardevs: HashMap<String, Chardev> = HashMap::new();
     let mut monitors: Vec<(String, String)> = Vec::new();
     let mut it = args.iter();
@@ -279,6 +280,7 @@ pub fn parse(args: &[String]) -> Result<Action, String> {
             }
             "m" => {
                 cfg.machine.ram_size = parse_mem(v).map_err(|e| format!("-m {v}: {e}"))?;
+                ram_given = true;
             }
             "device" => {
                 if v == "help" || v == "?" {
@@ -338,6 +340,10 @@ pub fn parse(args: &[String]) -> Result<Action, String> {
         cfg.ignored.push(format!("-chardev id={id}"));
     }
     cfg.ignored.sort();
+    // QEMU's `none` machine has no RAM unless `-m` asks for some.
+    if cfg.machine.machine == "none" && !ram_given {
+        cfg.machine.ram_size = 0;
+    }
     Ok(Action::Serve(Box::new(cfg)))
 }
 
@@ -574,6 +580,12 @@ mod tests {
     #[test]
     fn help_requests_are_recognised() {
         assert_eq!(parse(&args("-machine help")), Ok(Action::MachineHelp));
+        let none = |a: &str| match parse(&args(a)) {
+            Ok(Action::Serve(c)) => c.machine.ram_size,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(none("-machine none -qtest stdio"), 0);
+        assert_eq!(none("-machine none -m 64M -qtest stdio"), 64 << 20);
         assert_eq!(parse(&args("-M ?")), Ok(Action::MachineHelp));
         assert_eq!(parse(&args("-device help")), Ok(Action::DeviceHelp));
         assert_eq!(

@@ -27,10 +27,6 @@ pub const MAX_LINE: usize = 1 << 31;
 /// Bulk transfers move at most this many bytes per bus access.
 pub const CHUNK: usize = 64 * 1024;
 
-/// Page size used to split a failed multi-page access, so that the parts that are mapped
-/// still transfer (as QEMU's memory core does region by region).
-const PAGE: u64 = 4096;
-
 /// Number of interrupt lines tracked per intercepted device (QEMU's `MAX_IRQ`).
 pub const MAX_IRQ: usize = 256;
 
@@ -698,58 +694,17 @@ fn write_chunked(
     code
 }
 
-/// Pieces of `[addr, addr+len)` that do not cross a page boundary.
-fn pages(addr: u64, len: usize) -> impl Iterator<Item = (u64, std::ops::Range<usize>)> {
-    let mut off = 0usize;
-    std::iter::from_fn(move || {
-        if off >= len {
-            return None;
-        }
-        let a = addr.wrapping_add(off as u64);
-        let n = ((PAGE - a % PAGE) as usize).min(len - off);
-        let r = off..off + n;
-        off += n;
-        Some((a, r))
-    })
-}
-
-fn single_page(addr: u64, len: usize) -> bool {
-    len == 0 || addr / PAGE == addr.wrapping_add(len as u64 - 1) / PAGE
-}
-
-/// Reads into `buf`, returning the OR of the `MemTxResult` codes. Bytes that could not be
-/// read are zero, as QEMU's memory core returns for unassigned memory; when a multi-page
-/// access fails, it is retried page by page so that the mapped parts still read.
+/// Reads into `buf`, returning the `MemTxResult` code. The bus splits the access by region
+/// itself and leaves in `buf` what QEMU's memory core returns for the parts that fail (zeros
+/// for unassigned memory), so a failed access is never repeated: registers with read side
+/// effects see exactly one read.
 fn read_into(bus: &mut dyn Bus, addr: u64, buf: &mut [u8], attrs: Attrs) -> u32 {
-    match bus.read(addr, buf, attrs) {
-        Ok(()) => 0,
-        Err(e) if single_page(addr, buf.len()) => {
-            buf.fill(0);
-            e.memtx()
-        }
-        Err(_) => {
-            let mut code = 0;
-            for (a, r) in pages(addr, buf.len()) {
-                if let Err(e) = bus.read(a, &mut buf[r.clone()], attrs) {
-                    buf[r].fill(0);
-                    code |= e.memtx();
-                }
-            }
-            code
-        }
-    }
+    bus.read(addr, buf, attrs).map_or_else(|e| e.memtx(), |()| 0)
 }
 
-/// Writes `data`, returning the OR of the `MemTxResult` codes; a failed multi-page access is
-/// retried page by page so that the mapped parts are still written.
+/// Writes `data`, returning the `MemTxResult` code; the bus writes the parts that map.
 fn write_from(bus: &mut dyn Bus, addr: u64, data: &[u8], attrs: Attrs) -> u32 {
-    match bus.write(addr, data, attrs) {
-        Ok(()) => 0,
-        Err(e) if single_page(addr, data.len()) => e.memtx(),
-        Err(_) => pages(addr, data.len()).fold(0, |code, (a, r)| {
-            code | bus.write(a, &data[r], attrs).map_or_else(|e| e.memtx(), |()| 0)
-        }),
-    }
+    bus.write(addr, data, attrs).map_or_else(|e| e.memtx(), |()| 0)
 }
 
 fn nib(c: u8) -> u8 {

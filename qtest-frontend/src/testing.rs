@@ -75,9 +75,18 @@ impl Bus for FakeBus {
             buf.copy_from_slice(&v.to_le_bytes());
             return Ok(());
         }
-        let w = self.window(addr, buf.len(), attrs)?;
-        buf.copy_from_slice(w);
-        Ok(())
+        // Like the real machine: the parts that map are read, the rest reads as zero.
+        let e = match self.window(addr, buf.len(), attrs) {
+            Ok(w) => {
+                buf.copy_from_slice(w);
+                return Ok(());
+            }
+            Err(e) => e,
+        };
+        for (i, b) in buf.iter_mut().enumerate() {
+            *b = self.window(addr.wrapping_add(i as u64), 1, attrs).map_or(0, |w| w[0]);
+        }
+        Err(e)
     }
 
     fn write(&mut self, addr: u64, data: &[u8], attrs: Attrs) -> Result<(), BusError> {
@@ -91,9 +100,20 @@ impl Bus for FakeBus {
             }
             return Ok(());
         }
-        let w = self.window(addr, data.len(), attrs)?;
-        w.copy_from_slice(data);
-        Ok(())
+        // Like the real machine: the parts that map are written.
+        let e = match self.window(addr, data.len(), attrs) {
+            Ok(w) => {
+                w.copy_from_slice(data);
+                return Ok(());
+            }
+            Err(e) => e,
+        };
+        for (i, b) in data.iter().enumerate() {
+            if let Ok(w) = self.window(addr.wrapping_add(i as u64), 1, attrs) {
+                w[0] = *b;
+            }
+        }
+        Err(e)
     }
 
     fn fill(&mut self, addr: u64, len: u64, byte: u8, attrs: Attrs) -> Result<(), BusError> {
