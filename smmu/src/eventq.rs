@@ -27,12 +27,37 @@
 //! A record written to an empty queue (PROD == CONS before the write) triggers the event queue
 //! interrupt (`irq.rs`: wired pulse and, with MSIs, the EVENTQ_IRQ_CFG MSI); records written to
 //! a non-empty queue do not (§3.18.2, "Event queue transitions from empty to non-empty").
+//!
+//! # Merging (STE.MEV, §7.3.1)
+//!
+//! Merging is an implementation choice, off by default (QEMU never merges) and enabled by
+//! `SmmuConfig::mev_merge`. When enabled, a record is merged into the record this interface
+//! wrote last, and nothing is written (no PROD update, no interrupt), when all of these hold:
+//!
+//! - the two records are identical, ignoring InputAddr\[11:0\] for the types whose definition
+//!   says so (F_TRANSL_FORBIDDEN, F_WALK_EABT, F_TRANSLATION, F_ADDR_SIZE, F_ACCESS,
+//!   F_PERMISSION, F_TLB_CONFLICT; [`merge_ignores_input_addr_low`]);
+//! - Stall == 0 (stall records are never merged);
+//! - the stream's STE has MEV == 1, or the type is one that can occur before a valid STE is
+//!   located (F_UUT, C_BAD_STREAMID, F_STE_FETCH, C_BAD_STE), which §7.3.1 lets an
+//!   implementation always merge;
+//! - the last record is still unconsumed and nothing has moved the queue since it was written:
+//!   PROD is the value that write left (same base, same index and wrap) and PROD != CONS. This
+//!   is the model's reading of "not separated by a significant amount of time": once software
+//!   has consumed the record, the next occurrence gets a record of its own.
+//!
+//! Merging happens before the full check, so repeated identical faults on a full queue whose
+//! last record matches are merged rather than counted as an overflow. A merge is traced as a
+//! [`TraceEvent::Note`] naming the slot it merged into. [`Smmu::record_event`] is for callers
+//! that do not know STE.MEV (treated as 0); [`Smmu::record_event_mev`] takes it.
 
 use crate::Smmu;
 use crate::irq::Source;
 use crate::mem::{PhysMem, write_obj};
 use crate::pas::SecSid;
-use crate::spec::event::{EVENT_SIZE, EventRecord};
+use crate::spec::event::{
+    EVENT_SIZE, EventRecord, MERGE_IGNORED_INPUT_ADDR, id, merge_ignores_input_addr_low,
+};
 use crate::spec::genmask;
 use crate::spec::regs::{Q_OVERFLOW_FLAG, QueueBase, gerror, queue_index_mask};
 use crate::trace::{self, TraceEvent, TraceSink};
@@ -45,10 +70,47 @@ const EVENT_SHIFT: u32 = 5;
 pub(crate) enum EventOutcome {
     /// Written at this address.
     Written(u64),
+    /// Merged into the record already at this address (nothing written).
+    Merged(u64),
     /// Not written: the queue is disabled, full, or in EVENTQ_ABT_ERR.
     Discarded,
     /// The write failed on the bus; GERROR.EVENTQ_ABT_ERR was raised.
     Aborted,
+}
+
+/// The record an interface wrote last, kept as a merge candidate.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct LastRecord {
+    /// The record's merge key ([`merge_key`]).
+    key: [u64; 4],
+    /// Where it was written.
+    addr: u64,
+    /// The effective queue base when it was written.
+    base: u64,
+    /// EVENTQ_PROD index and wrap bit right after the write.
+    prod: u32,
+}
+
+/// Event types that can occur before a valid STE is located: STE.MEV cannot govern them.
+fn before_ste(event: u8) -> bool {
+    matches!(event, id::F_UUT | id::C_BAD_STREAMID | id::F_STE_FETCH | id::C_BAD_STE)
+}
+
+/// Whether a record may be merged at all: Stall == 0, and STE.MEV == 1 unless the type
+/// precedes the STE.
+fn may_merge(rec: &EventRecord, ste_mev: bool) -> bool {
+    let b = rec.bits();
+    !b.stall() && (ste_mev || before_ste(b.event_id() as u8))
+}
+
+/// The record with the fields that do not count for merging cleared.
+fn merge_key(rec: &EventRecord) -> [u64; 4] {
+    let mut r = *rec;
+    if merge_ignores_input_addr_low(r.bits().event_id() as u8) {
+        let a = r.bits().input_addr();
+        r.bits_mut().set_input_addr(a & !MERGE_IGNORED_INPUT_ADDR);
+    }
+    r.to_words()
 }
 
 impl Smmu {
@@ -59,11 +121,25 @@ impl Smmu {
             .effective(EVENT_SIZE, self.cfg.idr1().eventqs())
     }
 
-    /// Writes one event record to the event queue of `sec`.
+    /// Writes one event record to the event queue of `sec`, for a caller that does not know
+    /// the STE.MEV of the stream (merged only if the type precedes the STE).
     pub(crate) fn record_event<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
         &mut self,
         sec: SecSid,
         rec: &EventRecord,
+        mem: &mut M,
+        trace: &mut T,
+    ) -> EventOutcome {
+        self.record_event_mev(sec, rec, false, mem, trace)
+    }
+
+    /// Writes one event record to the event queue of `sec`. `ste_mev` is STE.MEV of the
+    /// stream whose transaction produced the record (false when no valid STE was located).
+    pub(crate) fn record_event_mev<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
+        &mut self,
+        sec: SecSid,
+        rec: &EventRecord,
+        ste_mev: bool,
         mem: &mut M,
         trace: &mut T,
     ) -> EventOutcome {
@@ -77,6 +153,23 @@ impl Smmu {
         let index_mask = mask >> 1;
         let (prod, cons) = (b.eventq.prod & mask, b.eventq.cons & mask);
         let empty = prod == cons;
+        if !empty && self.cfg.mev_merge && may_merge(rec, ste_mev) {
+            let key = merge_key(rec);
+            if let Some(last) = self.eventq_last[i]
+                && last.base == base
+                && last.prod == prod
+                && last.key == key
+            {
+                trace::emit(trace, || {
+                    let name = id::name(rec.bits().event_id() as u8);
+                    TraceEvent::Note(format!(
+                        "{sec} {name} merged into the record at {:#x}",
+                        last.addr
+                    ))
+                });
+                return EventOutcome::Merged(last.addr);
+            }
+        }
         if prod ^ cons == mask & !index_mask {
             // Full: the record is discarded and the overflow condition entered.
             let q = &mut self.banks[i].eventq;
@@ -94,6 +187,7 @@ impl Smmu {
         let addr = (base + (u64::from(prod & index_mask) << EVENT_SHIFT)) & genmask(oas - 1, 0);
         debug_assert_eq!(addr % EVENT_SIZE, 0);
         if write_obj(mem, addr, sec.pas(), rec).is_err() {
+            self.eventq_last[i] = None;
             discard(sec, rec, trace);
             self.raise_gerror(sec, gerror::EVENTQ_ABT_ERR, mem, trace);
             return EventOutcome::Aborted;
@@ -101,6 +195,7 @@ impl Smmu {
         let q = &mut self.banks[i].eventq;
         let new_prod = prod.wrapping_add(1) & mask;
         q.prod = (q.prod & !mask) | new_prod;
+        self.eventq_last[i] = Some(LastRecord { key: merge_key(rec), addr, base, prod: new_prod });
         trace::emit(trace, || TraceEvent::Event {
             sec_sid: sec,
             addr: Some(addr),
@@ -126,7 +221,7 @@ mod tests {
     use crate::irq;
     use crate::mem::{SparseMem, Window, read_obj};
     use crate::pas::Pas;
-    use crate::spec::event::{EventFields, id};
+    use crate::spec::event::EventFields;
     use crate::spec::regs::IrqCtrl;
     use crate::trace::{NoTrace, VecTrace};
     use crate::translate::rig::{cr0_eventqen, queue_base};
@@ -156,8 +251,24 @@ mod tests {
         smmu_cfg(SmmuConfig::qemu_virt(), log2size)
     }
 
+    /// The same with `mev_merge` on.
+    fn merging(log2size: u64) -> Smmu {
+        smmu_cfg(SmmuConfig { mev_merge: true, ..SmmuConfig::qemu_virt() }, log2size)
+    }
+
     fn rec(sid: u32) -> EventRecord {
         EventRecord::encode(&EventFields { id: id::C_BAD_STE, sid, ..Default::default() })
+    }
+
+    fn translation_fault(iova: u64) -> EventRecord {
+        EventRecord::encode(&EventFields {
+            id: id::F_TRANSLATION,
+            sid: 3,
+            rnw: true,
+            class: crate::spec::event::class::IN,
+            input_addr: iova,
+            ..Default::default()
+        })
     }
 
     fn eventq_irqen() -> u32 {
@@ -402,5 +513,139 @@ mod tests {
             })
             .collect();
         assert_eq!(addrs, vec![Some(QBASE), None]);
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Merging.
+
+    #[test]
+    fn identical_records_are_not_merged_by_default() {
+        let mut s = smmu_with_queue(2);
+        let mut m = ram();
+        s.record_event_mev(NS, &rec(8), true, &mut m, &mut NoTrace);
+        let out = s.record_event_mev(NS, &rec(8), true, &mut m, &mut NoTrace);
+        assert_eq!(out, EventOutcome::Written(QBASE + 32));
+    }
+
+    #[test]
+    fn c_bad_ste_merges_whatever_ste_mev_says() {
+        let mut s = merging(2);
+        let mut m = ram();
+        s.record_event(NS, &rec(8), &mut m, &mut NoTrace);
+        let out = s.record_event(NS, &rec(8), &mut m, &mut NoTrace);
+        assert_eq!(out, EventOutcome::Merged(QBASE));
+        assert_eq!(s.banks[0].eventq.prod, 1);
+    }
+
+    #[test]
+    fn records_of_different_streams_are_not_merged() {
+        let mut s = merging(2);
+        let mut m = ram();
+        s.record_event(NS, &rec(8), &mut m, &mut NoTrace);
+        let out = s.record_event(NS, &rec(9), &mut m, &mut NoTrace);
+        assert_eq!(out, EventOutcome::Written(QBASE + 32));
+    }
+
+    #[test]
+    fn translation_faults_merge_only_with_ste_mev() {
+        let mut s = merging(2);
+        let mut m = ram();
+        s.record_event_mev(NS, &translation_fault(0x1000), false, &mut m, &mut NoTrace);
+        let out = s.record_event_mev(NS, &translation_fault(0x1000), false, &mut m, &mut NoTrace);
+        assert_eq!(out, EventOutcome::Written(QBASE + 32));
+        let out = s.record_event_mev(NS, &translation_fault(0x1000), true, &mut m, &mut NoTrace);
+        assert_eq!(out, EventOutcome::Merged(QBASE + 32));
+    }
+
+    #[test]
+    fn merging_ignores_input_addr_bits_11_to_0_only() {
+        let mut s = merging(2);
+        let mut m = ram();
+        s.record_event_mev(NS, &translation_fault(0x1000), true, &mut m, &mut NoTrace);
+        let out = s.record_event_mev(NS, &translation_fault(0x1ffc), true, &mut m, &mut NoTrace);
+        assert_eq!(out, EventOutcome::Merged(QBASE));
+        let out = s.record_event_mev(NS, &translation_fault(0x2000), true, &mut m, &mut NoTrace);
+        assert_eq!(out, EventOutcome::Written(QBASE + 32));
+    }
+
+    #[test]
+    fn stall_records_are_never_merged() {
+        let mut s = merging(2);
+        let mut m = ram();
+        let mut r = translation_fault(0x1000);
+        r.bits_mut().set_stall(true);
+        s.record_event_mev(NS, &r, true, &mut m, &mut NoTrace);
+        let out = s.record_event_mev(NS, &r, true, &mut m, &mut NoTrace);
+        assert_eq!(out, EventOutcome::Written(QBASE + 32));
+    }
+
+    #[test]
+    fn a_consumed_record_is_not_merged_into() {
+        let mut s = merging(2);
+        let mut m = ram();
+        s.record_event(NS, &rec(8), &mut m, &mut NoTrace);
+        s.banks[0].eventq.cons = 1;
+        let out = s.record_event(NS, &rec(8), &mut m, &mut NoTrace);
+        assert_eq!(out, EventOutcome::Written(QBASE + 32));
+    }
+
+    #[test]
+    fn only_the_last_record_is_a_merge_candidate() {
+        let mut s = merging(2);
+        let mut m = ram();
+        s.record_event(NS, &rec(8), &mut m, &mut NoTrace);
+        s.record_event(NS, &rec(9), &mut m, &mut NoTrace);
+        let out = s.record_event(NS, &rec(8), &mut m, &mut NoTrace);
+        assert_eq!(out, EventOutcome::Written(QBASE + 64));
+    }
+
+    #[test]
+    fn a_moved_queue_base_ends_merging() {
+        let mut s = merging(2);
+        let mut m = ram();
+        s.record_event(NS, &rec(8), &mut m, &mut NoTrace);
+        s.banks[0].eventq.base = queue_base(QBASE + 0x1000, 2);
+        let out = s.record_event(NS, &rec(8), &mut m, &mut NoTrace);
+        assert_eq!(out, EventOutcome::Written(QBASE + 0x1000 + 32));
+    }
+
+    #[test]
+    fn a_merge_on_a_full_queue_is_not_an_overflow() {
+        let mut s = merging(0);
+        let mut m = ram();
+        s.record_event(NS, &rec(8), &mut m, &mut NoTrace);
+        let out = s.record_event(NS, &rec(8), &mut m, &mut NoTrace);
+        assert_eq!(out, EventOutcome::Merged(QBASE));
+        assert_eq!(s.banks[0].eventq.prod, 1);
+        let out = s.record_event(NS, &rec(9), &mut m, &mut NoTrace);
+        assert_eq!(out, EventOutcome::Discarded);
+        assert_eq!(s.banks[0].eventq.prod, OVFLG | 1);
+    }
+
+    #[test]
+    fn a_merge_signals_nothing_and_is_traced_as_a_note() {
+        let mut s = merging(2);
+        s.banks[0].irq_ctrlack = eventq_irqen();
+        let mut m = ram();
+        s.record_event(NS, &rec(8), &mut m, &mut NoTrace);
+        s.take_irqs();
+        let mut t = VecTrace::new();
+        s.record_event(NS, &rec(8), &mut m, &mut t);
+        assert_eq!(s.take_irqs(), Vec::<u8>::new());
+        assert_eq!(
+            t.events,
+            vec![TraceEvent::Note(format!(
+                "non-secure C_BAD_STE merged into the record at {QBASE:#x}"
+            ))]
+        );
+    }
+
+    #[test]
+    fn reset_forgets_the_merge_candidate() {
+        let mut s = merging(2);
+        let mut m = ram();
+        s.record_event(NS, &rec(8), &mut m, &mut NoTrace);
+        s.reset();
+        assert_eq!(s.eventq_last, [None; 3]);
     }
 }

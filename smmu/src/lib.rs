@@ -109,11 +109,18 @@ pub struct Smmu {
     pub(crate) banks: [Bank; 3],
     /// Wired interrupt pulses raised since the last [`Smmu::take_irqs`], in order.
     pub(crate) irqs: Vec<u8>,
+    /// Per interface, the event record last written and still a candidate for merging.
+    pub(crate) eventq_last: [Option<eventq::LastRecord>; 3],
 }
 
 impl Smmu {
     pub fn new(cfg: SmmuConfig) -> Self {
-        let mut s = Smmu { cfg, banks: Default::default(), irqs: Vec::new() };
+        let mut s = Smmu {
+            cfg,
+            banks: Default::default(),
+            irqs: Vec::new(),
+            eventq_last: Default::default(),
+        };
         s.reset();
         s
     }
@@ -133,6 +140,7 @@ impl Smmu {
             *b = Bank::reset_value();
         }
         self.irqs.clear();
+        self.eventq_last = Default::default();
     }
 
     /// Takes the wired interrupt pulses raised since the last call, in order.
