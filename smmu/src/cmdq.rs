@@ -170,7 +170,7 @@ impl Smmu {
                 }
                 Err(code) => {
                     q.cons = ((code << CMDQ_CONS_ERR_SHIFT) & CMDQ_CONS_ERR_MASK) | cons;
-                    self.raise_gerror(sec, gerror::CMDQ_ERR, trace);
+                    self.raise_gerror(sec, gerror::CMDQ_ERR, mem, trace);
                     return;
                 }
             }
@@ -213,9 +213,8 @@ impl Smmu {
                     let pas =
                         if sec == SecSid::Realm && b.msi_ns() { Pas::NonSecure } else { sec.pas() };
                     let data = b.msidata() as u32;
-                    trace::emit(trace, || TraceEvent::Msi { addr, data, pas });
-                    if mem.write(addr, pas, &data.to_le_bytes()).is_err() {
-                        self.raise_gerror(sec, gerror::MSI_CMDQ_ABT_ERR, trace);
+                    if irq::send_msi(addr, data, pas, mem, trace).is_err() {
+                        self.raise_gerror(sec, gerror::MSI_CMDQ_ABT_ERR, mem, trace);
                     }
                 }
                 self.pulse_irq(irq::cmdq_sync_line(sec), trace);

@@ -7,6 +7,7 @@
 pub mod bank;
 pub mod config;
 pub mod invalidate;
+pub mod irq;
 pub mod mem;
 pub mod pas;
 pub mod spec;
@@ -101,54 +102,6 @@ pub struct Abort {
     pub event: Option<u8>,
 }
 
-/// A wired interrupt line of the SMMU (numbering of DESIGN.md; 0-3 as QEMU).
-pub mod irq {
-    pub const NS_EVENTQ: u8 = 0;
-    pub const NS_PRIQ: u8 = 1;
-    pub const NS_CMDQ_SYNC: u8 = 2;
-    pub const NS_GERROR: u8 = 3;
-    pub const S_EVENTQ: u8 = 4;
-    pub const S_CMDQ_SYNC: u8 = 5;
-    pub const S_GERROR: u8 = 6;
-    pub const R_EVENTQ: u8 = 7;
-    pub const R_PRIQ: u8 = 8;
-    pub const R_CMDQ_SYNC: u8 = 9;
-    pub const R_GERROR: u8 = 10;
-    pub const GPF_FAR: u8 = 11;
-    pub const GPT_CFG_FAR: u8 = 12;
-    /// Number of wired lines.
-    pub const COUNT: u8 = 13;
-
-    use crate::SecSid;
-
-    /// The event queue line of an interface.
-    pub fn eventq_line(sec: SecSid) -> u8 {
-        match sec {
-            SecSid::NonSecure => NS_EVENTQ,
-            SecSid::Secure => S_EVENTQ,
-            SecSid::Realm => R_EVENTQ,
-        }
-    }
-
-    /// The CMD_SYNC completion line of an interface.
-    pub fn cmdq_sync_line(sec: SecSid) -> u8 {
-        match sec {
-            SecSid::NonSecure => NS_CMDQ_SYNC,
-            SecSid::Secure => S_CMDQ_SYNC,
-            SecSid::Realm => R_CMDQ_SYNC,
-        }
-    }
-
-    /// The global error line of an interface.
-    pub fn gerror_line(sec: SecSid) -> u8 {
-        match sec {
-            SecSid::NonSecure => NS_GERROR,
-            SecSid::Secure => S_GERROR,
-            SecSid::Realm => R_GERROR,
-        }
-    }
-}
-
 /// The SMMU: configuration, one register bank per programming interface, and pending
 /// interrupt pulses. Register access lives in `regs`, translation in `translate`.
 #[derive(Clone, Debug)]
@@ -161,6 +114,8 @@ pub struct Smmu {
     /// Decoded STE + CD per (SEC_SID, StreamID, SubstreamID).
     pub(crate) config_cache: tlb::ConfigCache<translate::CachedCfg>,
     pub(crate) tlb: tlb::Tlb,
+    /// Per interface, the event record last written and still a candidate for merging.
+    pub(crate) eventq_last: [Option<eventq::LastRecord>; 3],
 }
 
 impl Smmu {
@@ -172,6 +127,7 @@ impl Smmu {
             irqs: Vec::new(),
             config_cache: tlb::ConfigCache::new(policy, tlb::CONFIG_CACHE_CAPACITY),
             tlb: tlb::Tlb::new(policy, tlb::Tlb::DEFAULT_CAPACITY),
+            eventq_last: Default::default(),
         };
         s.reset();
         s
@@ -194,33 +150,12 @@ impl Smmu {
         self.irqs.clear();
         self.config_cache.clear();
         self.tlb.clear();
+        self.eventq_last = Default::default();
     }
 
     /// Takes the wired interrupt pulses raised since the last call, in order.
     pub fn take_irqs(&mut self) -> Vec<u8> {
         core::mem::take(&mut self.irqs)
-    }
-
-    /// Toggles the GERROR bits in `bits` that are not already active (GERROR != GERRORN) and
-    /// signals the gerror interrupt when GERROR_IRQEN is set.
-    pub(crate) fn raise_gerror<T: TraceSink + ?Sized>(
-        &mut self,
-        sec: SecSid,
-        bits: u32,
-        trace: &mut T,
-    ) {
-        let b = &mut self.banks[sec.index()];
-        let new = bits & !b.active_gerrors();
-        if new == 0 {
-            return;
-        }
-        b.gerror ^= new;
-        let gerror = b.gerror;
-        let irqen = b.irq_ctrl().gerror_irqen();
-        trace::emit(trace, || TraceEvent::Gerror { sec_sid: sec, bits: new, gerror });
-        if irqen {
-            self.pulse_irq(irq::gerror_line(sec), trace);
-        }
     }
 
     /// Pulses a wired interrupt line.

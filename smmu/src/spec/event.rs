@@ -355,3 +355,22 @@ impl EventRecord {
         }
     }
 }
+
+/// InputAddr bits that do not count when deciding whether two records are identical for
+/// merging, for the types [`merge_ignores_input_addr_low`] names.
+pub const MERGE_IGNORED_INPUT_ADDR: u64 = genmask(11, 0);
+
+/// Whether "InputAddr\[11:0\] are IGNORED for the purposes of determining identical events for
+/// merging" for this event type (§7.3.8, §7.3.12 to §7.3.17).
+pub fn merge_ignores_input_addr_low(event: u8) -> bool {
+    matches!(
+        event,
+        id::F_TRANSL_FORBIDDEN
+            | id::F_WALK_EABT
+            | id::F_TRANSLATION
+            | id::F_ADDR_SIZE
+            | id::F_ACCESS
+            | id::F_PERMISSION
+            | id::F_TLB_CONFLICT
+    )
+}

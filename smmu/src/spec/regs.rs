@@ -652,3 +652,7 @@ pub mod httu {
 pub const STRTAB_SPLIT_VALID: [u32; 3] = [6, 8, 10];
 /// The SPLIT value reserved encodings behave as.
 pub const STRTAB_SPLIT_DEFAULT: u32 = 6;
+
+/// SMMU_R_GERROR_IRQ_CFG0.NS / SMMU_R_EVENTQ_IRQ_CFG0.NS (bit 63): the Realm interface's MSI
+/// targets the Non-secure PAS instead of the Realm PAS.
+pub const R_IRQ_CFG0_NS: u64 = 1 << 63;
