@@ -72,7 +72,8 @@ pub struct SmmuConfig {
     pub cache_policy: CachePolicy,
     /// Page-1 registers (EVENTQ/PRIQ PROD/CONS) also answer at their page-0 offsets.
     pub page0_alias: bool,
-    /// Merge identical event records of streams whose STE has MEV=1.
+    /// Merge identical event records of streams whose STE has MEV=1 (and the records found
+    /// before an STE is located), as `eventq` documents.
     pub mev_merge: bool,
 }
 

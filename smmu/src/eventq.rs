@@ -123,6 +123,7 @@ impl Smmu {
 
     /// Writes one event record to the event queue of `sec`, for a caller that does not know
     /// the STE.MEV of the stream (merged only if the type precedes the STE).
+    #[cfg(test)]
     pub(crate) fn record_event<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
         &mut self,
         sec: SecSid,

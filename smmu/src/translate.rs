@@ -47,16 +47,23 @@ struct Stop {
     record: Option<EventRecord>,
     /// The configuration rule that fired, for the trace.
     rule: Option<Rule>,
+    /// STE.MEV of the stream, once its STE is known (event merging).
+    mev: bool,
 }
 
 impl Stop {
     fn silent(reason: AbortReason) -> Stop {
-        Stop { reason, record: None, rule: None }
+        Stop { reason, record: None, rule: None, mev: false }
     }
 
     fn event(rec: EventRecord, rule: Option<Rule>) -> Stop {
         let id = rec.bits().event_id() as u8;
-        Stop { reason: AbortReason::Fault(id), record: Some(rec), rule }
+        Stop { reason: AbortReason::Fault(id), record: Some(rec), rule, mev: false }
+    }
+
+    /// The same stop, for a stream whose STE has MEV = `mev`.
+    fn with_mev(self, mev: bool) -> Stop {
+        Stop { mev, ..self }
     }
 }
 
@@ -157,6 +164,16 @@ pub(crate) enum CachedCfg {
     S1Bypass { t: TransCfg, ctx: tlb::Context },
     /// Stage 1 translates with this CD's configuration (nested when `t.s2` is set).
     S1 { t: TransCfg, s1: S1Cfg, ctx: tlb::Context },
+}
+
+impl CachedCfg {
+    /// STE.MEV of the stream (false for streams that do not translate).
+    fn mev(&self) -> bool {
+        match self {
+            CachedCfg::S1Bypass { t, .. } | CachedCfg::S1 { t, .. } => t.mev,
+            CachedCfg::Abort | CachedCfg::Bypass { .. } => false,
+        }
+    }
 }
 
 /// The TLB tags of a stream: its regime, VMID (STE.S2VMID when stage 2 is implemented for the
@@ -322,7 +339,7 @@ impl Smmu {
                     });
                 }
                 let event = stop.record.map(|rec| {
-                    self.record_event(txn.sec_sid, &rec, mem, trace);
+                    self.record_event_mev(txn.sec_sid, &rec, stop.mev, mem, trace);
                     rec.bits().event_id() as u8
                 });
                 let abort = Abort { reason: stop.reason, event };
@@ -359,7 +376,8 @@ impl Smmu {
             });
         }
         if let Some(c) = self.config_cache.get(sec, txn.sid, txn.ssid) {
-            return translate_cfg(&self.cfg, &mut self.tlb, sec, c, txn, mem, trace);
+            return translate_cfg(&self.cfg, &mut self.tlb, sec, c, txn, mem, trace)
+                .map_err(|s| s.with_mev(c.mev()));
         }
         let bank = &self.banks[sec.index()];
         let recinvsid = bank_cr2_recinvsid(bank);
@@ -367,6 +385,7 @@ impl Smmu {
         let c = self.resolve_cfg(sec, recinvsid, e2h, txn, mem, trace)?;
         self.config_cache.insert(sec, txn.sid, txn.ssid, c);
         translate_cfg(&self.cfg, &mut self.tlb, sec, &c, txn, mem, trace)
+            .map_err(|s| s.with_mev(c.mev()))
     }
 
     /// Fetches and checks the STE and, when stage 1 translates, the CD of a transaction.
@@ -387,6 +406,7 @@ impl Smmu {
                 reason: AbortReason::Fault(id::C_BAD_STREAMID),
                 record: None,
                 rule: Some(rule),
+                mev: false,
             },
             SteFetchError::Fetch(addr) => {
                 Stop::event(fetch_record(id::F_STE_FETCH, txn, addr), None)
@@ -403,7 +423,9 @@ impl Smmu {
                 }
                 Ok(CachedCfg::Bypass { attrs })
             }
-            StreamCfg::Translate(t) => self.resolve_stream(sec, &t, txn, mem, trace),
+            StreamCfg::Translate(t) => {
+                self.resolve_stream(sec, &t, txn, mem, trace).map_err(|s| s.with_mev(t.mev))
+            }
         }
     }
 

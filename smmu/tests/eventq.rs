@@ -266,3 +266,28 @@ fn secure_faults_go_to_the_secure_queue_only() {
     m.mem.read(SRAM + 0x10020, Pas::Secure, &mut b).unwrap();
     assert_eq!(u64::from_le_bytes(b), c_bad_ste(2));
 }
+
+/// STE 8: V=1, Config=stage 1, S1ContextPtr outside memory (so every DMA gives F_CD_FETCH,
+/// an event found after the STE), and STE.MEV (bit 83, word 1 bit 19) as given.
+fn cd_fetch_faults_with_mev(mev: bool) -> u64 {
+    let cfg = SmmuConfig { mev_merge: true, ..SmmuConfig::qemu_virt() };
+    let mut m = Machine::new(cfg, 2);
+    let w1: u64 = if mev { 1 << 19 } else { 0 };
+    m.mem.write(STRTAB + 8 * 64, Pas::NonSecure, &(NO_MEMORY | 0xb).to_le_bytes()).unwrap();
+    m.mem.write(STRTAB + 8 * 64 + 8, Pas::NonSecure, &w1.to_le_bytes()).unwrap();
+    for _ in 0..3 {
+        let out = m.smmu.translate(&Txn::ns(8, 0x1000, 4, true), &mut m.mem, &mut m.trace);
+        assert_eq!(out.unwrap_err().event, Some(0x09));
+    }
+    m.readl(EVENTQ_PROD)
+}
+
+#[test]
+fn ste_mev_lets_faults_found_after_the_ste_merge() {
+    assert_eq!(cd_fetch_faults_with_mev(true), 1);
+}
+
+#[test]
+fn without_ste_mev_faults_found_after_the_ste_do_not_merge() {
+    assert_eq!(cd_fetch_faults_with_mev(false), 3);
+}

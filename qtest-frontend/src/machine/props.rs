@@ -62,6 +62,7 @@ pub fn smmu_config(globals: &[GlobalOpt]) -> Result<SmmuConfig, String> {
             "secure-impl" => cfg.secure_impl = parse_bool(name, v)?,
             "root-firmware" => cfg.root_firmware = parse_bool(name, v)?,
             "page0-alias" => cfg.page0_alias = parse_bool(name, v)?,
+            "mev-merge" => cfg.mev_merge = parse_bool(name, v)?,
             "root-offset" => cfg.root_offset = parse_uint(name, v, u64::from(u32::MAX))?,
             "ba-realm" => cfg.ba_realm = parse_uint(name, v, 1023)? as u32,
             "cache-policy" => {
@@ -172,9 +173,10 @@ mod tests {
             g("ba-realm", "3"),
             g("cache-policy", "sticky"),
             g("page0-alias", "off"),
+            g("mev-merge", "on"),
         ])
         .unwrap();
-        assert!(c.secure_impl && !c.root_firmware && !c.page0_alias);
+        assert!(c.secure_impl && !c.root_firmware && !c.page0_alias && c.mev_merge);
         assert_eq!((c.root_offset, c.ba_realm), (0x80000, 3));
         assert_eq!(c.cache_policy, CachePolicy::Sticky);
     }
