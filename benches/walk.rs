@@ -4,7 +4,7 @@
 
 use divan::{Bencher, black_box};
 use smmu::spec::event::class::IN;
-use smmu::walk::{Access, Granule, S1Cfg, S1Table, S2Cfg, walk_s1, walk_s2};
+use smmu::walk::{Access, Granule, Regime, S1Cfg, S1Table, S2Cfg, walk_s1, walk_s2};
 use smmu::{NoTrace, Pas, PhysMem, SparseMem, Window};
 
 fn main() {
@@ -85,6 +85,7 @@ fn s1_cfg(ttb: u64) -> S1Cfg {
         wxn: false,
         uwxn: false,
         pan: false,
+        regime: Regime::El1,
     }
 }
 

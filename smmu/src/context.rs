@@ -307,6 +307,12 @@ pub fn decode_cd(
         wxn: b.wxn(),
         uwxn: b.uwxn(),
         pan: b.pan(),
+        regime: match t.world {
+            StreamWorld::El1 => walk::Regime::El1,
+            StreamWorld::El2 => walk::Regime::El2,
+            StreamWorld::El2E2h => walk::Regime::El2E2h,
+            StreamWorld::El3 => walk::Regime::El3,
+        },
     })
 }
 

@@ -16,8 +16,8 @@ use smmu::pas::Pas;
 use smmu::spec::event::{class, id};
 use smmu::trace::{DescKind, Perms, Stage, TraceEvent, VecTrace};
 use smmu::walk::{
-    Access, Fault, Granule, S1Cfg, S1Table, S2Cfg, WalkResult, s1_start_level, s2_start, walk_s1,
-    walk_s2,
+    Access, Fault, Granule, Regime, S1Cfg, S1Table, S2Cfg, WalkResult, s1_start_level, s2_start,
+    walk_s1, walk_s2,
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -244,6 +244,49 @@ fn s1_fault(cfg: &S1Cfg, fid: u8, fetch_addr: u64) -> Fault {
     }
 }
 
+/// Arm ARM stage 1 permissions of a regime with two privilege levels (EL1&0, EL2&0), for an
+/// access of privilege `pnu`.
+fn two_level_perms(cfg: &S1Cfg, t: &S1Table, leaf: &RefLeaf, pnu: bool) -> Perms {
+    let d = leaf.desc;
+    // (privileged read, privileged write, unprivileged read, unprivileged write) by AP[2:1].
+    let table = [(true, true, false, false), (true, true, true, true)];
+    let table_ro = [(true, false, false, false), (true, false, true, false)];
+    let ap = (d >> 6 & 3) as usize;
+    let (pr, mut pw, mut ur, mut uw) = if ap < 2 { table[ap] } else { table_ro[ap - 2] };
+    let hier = !t.had;
+    if hier && leaf.attrs.ap_table & 1 == 1 {
+        (ur, uw) = (false, false);
+    }
+    if hier && leaf.attrs.ap_table & 2 == 2 {
+        (pw, uw) = (false, false);
+    }
+    let pxn = d >> 53 & 1 == 1 || (hier && leaf.attrs.pxn_table);
+    let uxn = d >> 54 & 1 == 1 || (hier && leaf.attrs.uxn_table);
+    // WXN: writable means not executable.
+    let px = !(pxn || uw || (cfg.wxn && pw));
+    let ux = !(uxn || (cfg.wxn && uw));
+    let pan = cfg.pan && ur;
+    if pnu {
+        Perms { read: pr && !pan, write: pw && !pan, exec: px }
+    } else {
+        Perms { read: ur, write: uw, exec: ux }
+    }
+}
+
+/// Arm ARM stage 1 permissions of a regime with one privilege level (EL2, EL3), the same for
+/// every access: AP[2:1] = 0bx0 read/write, 0bx1 read-only (AP[1] does not matter), bit 54 is
+/// XN and table bit 60 XNTable, APTable[1] (bit 62) removes write; bits 53 (PXN), 59
+/// (PXNTable) and 61 (APTable[0]) are reserved and have no effect, nor has PAN.
+fn one_level_perms(cfg: &S1Cfg, t: &S1Table, leaf: &RefLeaf) -> Perms {
+    let d = leaf.desc;
+    let hier = !t.had;
+    let read_only = d >> 7 & 1 == 1 || (hier && leaf.attrs.ap_table & 2 == 2);
+    let xn = d >> 54 & 1 == 1 || (hier && leaf.attrs.uxn_table);
+    // WXN: writable means not executable.
+    let wxn_xn = cfg.wxn && !read_only;
+    Perms { read: true, write: !read_only, exec: !(xn || wxn_xn) }
+}
+
 fn s2_fault(cfg: &S2Cfg, fid: u8, ipa: u64, cls: u64, fetch_addr: u64) -> Fault {
     Fault {
         id: fid,
@@ -441,29 +484,9 @@ impl Reference<'_> {
             return Err(s1_fault(cfg, id::F_ACCESS, 0));
         }
 
-        // Arm ARM stage 1 EL1&0 permission tables: (privileged read, privileged write,
-        // unprivileged read, unprivileged write) by AP[2:1].
-        let table = [(true, true, false, false), (true, true, true, true)];
-        let table_ro = [(true, false, false, false), (true, false, true, false)];
-        let ap = (d >> 6 & 3) as usize;
-        let (pr, mut pw, mut ur, mut uw) = if ap < 2 { table[ap] } else { table_ro[ap - 2] };
-        let hier = !t.had;
-        if hier && leaf.attrs.ap_table & 1 == 1 {
-            (ur, uw) = (false, false);
-        }
-        if hier && leaf.attrs.ap_table & 2 == 2 {
-            (pw, uw) = (false, false);
-        }
-        let pxn = d >> 53 & 1 == 1 || (hier && leaf.attrs.pxn_table);
-        let uxn = d >> 54 & 1 == 1 || (hier && leaf.attrs.uxn_table);
-        // WXN: writable means not executable.
-        let px = !(pxn || uw || (cfg.wxn && pw));
-        let ux = !(uxn || (cfg.wxn && uw));
-        let pan = cfg.pan && ur;
-        let perms = if acc.pnu {
-            Perms { read: pr && !pan, write: pw && !pan, exec: px }
-        } else {
-            Perms { read: ur, write: uw, exec: ux }
+        let perms = match cfg.regime {
+            Regime::El1 | Regime::El2E2h => two_level_perms(cfg, &t, &leaf, acc.pnu),
+            Regime::El2 | Regime::El3 => one_level_perms(cfg, &t, &leaf),
         };
         if !allowed(perms, acc) {
             return Err(s1_fault(cfg, id::F_PERMISSION, 0));
@@ -548,17 +571,24 @@ fn s1_cfg() -> BoxedStrategy<S1Cfg> {
         out_bits(),
         proptest::bool::weighted(0.25),
         any::<(bool, bool, bool, u16)>(),
+        prop_oneof![Just(Regime::El1), Just(Regime::El2), Just(Regime::El2E2h), Just(Regime::El3)],
     )
-        .prop_map(|(t0, t1, tbi, oas_bits, affd, (record, wxn, pan, asid))| S1Cfg {
-            tables: [t0, t1],
-            tbi,
-            oas_bits,
-            affd,
-            record,
-            asid,
-            wxn,
-            uwxn: false,
-            pan,
+        .prop_map(|(t0, t1, tbi, oas_bits, affd, (record, wxn, pan, asid), regime)| {
+            // The one-privilege-level regimes have a single VA range (TTB0, TBI0), as the CD
+            // decoder configures them.
+            let one_level = matches!(regime, Regime::El2 | Regime::El3);
+            S1Cfg {
+                tables: [t0, if one_level { None } else { t1 }],
+                tbi: [tbi[0], tbi[1] && !one_level],
+                oas_bits,
+                affd,
+                record,
+                asid,
+                wxn,
+                uwxn: false,
+                pan,
+                regime,
+            }
         })
         .boxed()
 }
@@ -745,8 +775,19 @@ fn random_cases_cover_successes_and_every_fault_kind() {
     let mut ok = [0u32; 3];
     let mut total = [0u32; 3];
     let mut faults = std::collections::BTreeSet::new();
+    // Stage-1-only cases of the one-privilege-level regimes: [successes, permission faults].
+    let mut one_level = [0u32; 2];
     for _ in 0..4000 {
         let (seed, c, acc) = strategy.new_tree(&mut runner).unwrap().current();
+        if let Case::S1 { cfg, .. } = &c
+            && matches!(cfg.regime, Regime::El2 | Regime::El3)
+        {
+            match run_reference(seed, &c, acc).0 {
+                Ok(_) => one_level[0] += 1,
+                Err(f) if f.id == id::F_PERMISSION => one_level[1] += 1,
+                Err(_) => {}
+            }
+        }
         let mode = match c {
             Case::S1 { .. } => 0,
             Case::S2 { .. } => 1,
@@ -761,6 +802,8 @@ fn random_cases_cover_successes_and_every_fault_kind() {
         }
     }
     eprintln!("successes per mode (S1, S2, nested): {ok:?} of {total:?}");
+    eprintln!("one-privilege-level stage 1 (successes, permission faults): {one_level:?}");
+    assert!(one_level.iter().all(|&n| n >= 10), "one-level regimes: {one_level:?}");
     for mode in 0..3 {
         assert!(
             ok[mode] * 20 >= total[mode],

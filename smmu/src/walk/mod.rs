@@ -10,7 +10,8 @@
 //! traced as a `TraceEvent::WalkStep`; nothing allocates unless the trace sink does.
 //!
 //! Scope: VMSAv8-64 descriptors with 48-bit input and output addresses (no FEAT_LPA/LPA2, no
-//! TTST, no HTTU), EL1&0 permissions (privileged / unprivileged by PnU), little-endian tables.
+//! TTST, no HTTU), little-endian tables. Stage-1 permissions follow the configuration's
+//! [`Regime`]: two privilege levels (EL1&0, EL2&0) checked by PnU, or one (EL2, EL3).
 
 mod geometry;
 mod s1;
@@ -94,6 +95,35 @@ pub struct S1Table {
     pub walk_pas: Pas,
 }
 
+/// The stage-1 translation regime a configuration belongs to, which selects the permission
+/// model of its descriptors (IHI 0070 §3.3.4, §3.17.5, §5.4; the VMSAv8-64 stage 1 permission
+/// model of the A-profile architecture).
+///
+/// - `El1` (NS-EL1, Secure, Realm-EL1) and `El2E2h` (any-EL2-E2H, EL2&0) have two privilege
+///   levels: AP\[1\] grants unprivileged access, PXN and UXN split execute permission by PnU,
+///   APTable\[0\] removes unprivileged access, PAN applies, and a location writable by
+///   unprivileged accesses is never executable by privileged ones.
+/// - `El2` (any-EL2 without E2H) and `El3` have one: privilege checks are ignored, so every
+///   access gets the same permissions whatever its PnU. AP\[1\] is treated as 1 (read is always
+///   permitted, AP\[2\] alone removes write), descriptor bit 54 is XN and table bit 60 XNTable,
+///   while PXN (bit 53), PXNTable (bit 59) and APTable\[0\] (bit 61) are reserved and ignored;
+///   PAN and UWXN have no effect. WXN still makes writable locations execute-never.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Regime {
+    #[default]
+    El1,
+    El2,
+    El2E2h,
+    El3,
+}
+
+impl Regime {
+    /// Whether the regime has a single privilege level (PnU does not affect permissions).
+    pub fn one_privilege_level(self) -> bool {
+        matches!(self, Regime::El2 | Regime::El3)
+    }
+}
+
 /// A validated stage-1 configuration (from a CD).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct S1Cfg {
@@ -111,6 +141,8 @@ pub struct S1Cfg {
     pub wxn: bool,
     pub uwxn: bool,
     pub pan: bool,
+    /// The translation regime: the permission model of the descriptors.
+    pub regime: Regime,
 }
 
 /// A validated stage-2 configuration (from an STE).

@@ -11,8 +11,8 @@ use crate::spec::event::{class, id};
 use crate::spec::genmask;
 use crate::trace::{Perms, Stage, TraceSink};
 
-/// Stage-1 permissions (EL1&0 regime, direct permissions) of a leaf for accesses of the given
-/// privilege. `tables` holds the hierarchical attributes, ignored when `had`.
+/// Stage-1 permissions (direct permissions) of a leaf for accesses of the given privilege, in
+/// the configuration's regime. `tables` holds the hierarchical attributes, ignored when `had`.
 pub(super) fn s1_perms(
     cfg: &S1Cfg,
     desc: Desc,
@@ -20,6 +20,9 @@ pub(super) fn s1_perms(
     had: bool,
     privileged: bool,
 ) -> Perms {
+    if cfg.regime.one_privilege_level() {
+        return one_level_perms(cfg, desc, tables, had);
+    }
     let ap = desc.ap();
     let mut ur = ap & ap::EL0 != 0;
     let mut pw = ap & ap::RO == 0;
@@ -51,6 +54,19 @@ pub(super) fn s1_perms(
     } else {
         Perms { read: ur, write: uw, exec: ux }
     }
+}
+
+/// Permissions of a leaf in a regime with one privilege level (EL2 without E2H, EL3): AP\[1\]
+/// is treated as 1, bit 54 is XN and table bit 60 XNTable; PXN, PXNTable and APTable\[0\] are
+/// reserved and ignored; PAN does not apply. The result holds for every access.
+fn one_level_perms(cfg: &S1Cfg, desc: Desc, tables: Desc, had: bool) -> Perms {
+    let (ap_tbl, xn_tbl) = if had { (0, false) } else { (tables.ap_table(), tables.uxn_table()) };
+    let write = desc.ap() & ap::RO == 0 && ap_tbl & ap_table::NO_WRITE == 0;
+    let mut exec = !(desc.uxn() || xn_tbl);
+    if cfg.wxn {
+        exec &= !write;
+    }
+    Perms { read: true, write, exec }
 }
 
 /// Output PAS of a stage-1-only translation: a Secure walk turns Non-secure at an NSTable or a

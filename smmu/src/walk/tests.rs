@@ -151,6 +151,7 @@ fn s1cfg(tables: [Option<S1Table>; 2]) -> S1Cfg {
         wxn: false,
         uwxn: false,
         pan: false,
+        regime: Regime::El1,
     }
 }
 
@@ -679,6 +680,123 @@ fn s1_xn_table_bits_apply_unless_had() {
     assert!(table_attr_ok(0, PXN_TABLE, true, FETCH));
     assert!(!table_attr_ok(0, UXN_TABLE, false, UFETCH));
     assert!(table_attr_ok(0, UXN_TABLE, true, UFETCH));
+}
+
+// ---- Stage 1: regimes with one privilege level (any-EL2, EL3) ----
+
+/// Whether `acc` may use a page with `attrs` (and `table_attrs` on its level-1 table
+/// descriptor) in `regime`, with CD.WXN and CD.PAN as given.
+fn regime_ok(
+    regime: Regime,
+    attrs: u64,
+    table_attrs: u64,
+    wxn_pan: (bool, bool),
+    acc: Access,
+) -> bool {
+    let (mut tt, mut cfg, path) = s1_4k_page(VA, PA, attrs);
+    tt.or(path[1], table_attrs);
+    cfg.regime = regime;
+    (cfg.wxn, cfg.pan) = wxn_pan;
+    match s1(&cfg, &mut tt, VA, acc) {
+        Ok(_) => true,
+        Err(f) => {
+            assert_eq!((f.id, f.s2, f.class), (id::F_PERMISSION, false, class::IN));
+            false
+        }
+    }
+}
+
+fn el2_ok(attrs: u64, acc: Access) -> bool {
+    regime_ok(Regime::El2, attrs, 0, (false, false), acc)
+}
+
+const DATA: [Access; 4] = [READ, WRITE, UREAD, UWRITE];
+
+#[test]
+fn s1_el2_ignores_ap1_so_every_access_reads_and_writes() {
+    assert_eq!(DATA.map(|a| el2_ok(0, a)), [true; 4]);
+    assert_eq!(DATA.map(|a| el2_ok(AP_EL0, a)), [true; 4]);
+}
+
+#[test]
+fn s1_el2_ap2_makes_the_page_read_only_for_every_access() {
+    assert_eq!(DATA.map(|a| el2_ok(AP_RO, a)), [true, false, true, false]);
+    assert_eq!(DATA.map(|a| el2_ok(AP_RO | AP_EL0, a)), [true, false, true, false]);
+}
+
+#[test]
+fn s1_el2_bit_54_is_xn_for_every_access_and_bit_53_is_ignored() {
+    assert_eq!([FETCH, UFETCH].map(|a| el2_ok(UXN, a)), [false, false]);
+    assert_eq!([FETCH, UFETCH].map(|a| el2_ok(PXN, a)), [true, true]);
+}
+
+#[test]
+fn s1_el2_writable_page_with_ap1_set_stays_executable() {
+    // In EL1&0 an EL0-writable page is never privileged-executable; EL2 has no EL0.
+    assert!(!perm_ok(AP_EL0, FETCH));
+    assert!(el2_ok(AP_EL0, FETCH));
+}
+
+#[test]
+fn s1_el2_wxn_makes_writable_pages_execute_never() {
+    assert!(!regime_ok(Regime::El2, 0, 0, (true, false), FETCH));
+    assert!(!regime_ok(Regime::El2, 0, 0, (true, false), UFETCH));
+    assert!(regime_ok(Regime::El2, AP_RO, 0, (true, false), UFETCH));
+}
+
+#[test]
+fn s1_el2_pan_has_no_effect() {
+    assert!(regime_ok(Regime::El2, AP_EL0, 0, (false, true), READ));
+    assert!(regime_ok(Regime::El2, AP_EL0, 0, (false, true), WRITE));
+}
+
+#[test]
+fn s1_el2_table_bits_are_aptable_1_and_xntable_only() {
+    let t = |table_attrs, acc| regime_ok(Regime::El2, 0, table_attrs, (false, false), acc);
+    assert!(!t(APT_NO_WRITE, WRITE) && !t(APT_NO_WRITE, UWRITE) && t(APT_NO_WRITE, UREAD));
+    // APTable[0] and PXNTable are reserved in a one-level regime.
+    assert!(t(APT_NO_EL0, UREAD) && t(APT_NO_EL0, UWRITE));
+    assert!(t(PXN_TABLE, FETCH));
+    assert!(!t(UXN_TABLE, FETCH) && !t(UXN_TABLE, UFETCH));
+}
+
+#[test]
+fn s1_el2_had_disables_the_table_bits() {
+    let (mut tt, mut cfg, path) = s1_4k_page(VA, PA, 0);
+    tt.or(path[1], APT_NO_WRITE | UXN_TABLE);
+    cfg.regime = Regime::El2;
+    cfg.tables[0].as_mut().unwrap().had = true;
+
+    assert!(s1(&cfg, &mut tt, VA, WRITE).is_ok());
+    assert!(s1(&cfg, &mut tt, VA, FETCH).is_ok());
+}
+
+#[test]
+fn s1_el2_result_perms_are_the_same_at_both_privileges() {
+    let (mut tt, mut cfg, _) = s1_4k_page(VA, PA, AP_RO | PXN);
+    cfg.regime = Regime::El2;
+
+    let p = s1(&cfg, &mut tt, VA, READ).unwrap().perms;
+    let u = s1(&cfg, &mut tt, VA, UREAD).unwrap().perms;
+
+    assert_eq!(p, Perms { read: true, write: false, exec: true });
+    assert_eq!(u, p);
+}
+
+#[test]
+fn s1_el3_has_one_privilege_level_like_el2() {
+    let el3 = |attrs, acc| regime_ok(Regime::El3, attrs, 0, (false, false), acc);
+    assert_eq!(DATA.map(|a| el3(0, a)), [true; 4]);
+    assert_eq!([FETCH, UFETCH].map(|a| el3(UXN, a)), [false, false]);
+}
+
+#[test]
+fn s1_el2_e2h_keeps_the_el1_permission_model() {
+    let e2h = |attrs, acc| regime_ok(Regime::El2E2h, attrs, 0, (false, false), acc);
+    assert_eq!(DATA.map(|a| e2h(0, a)), [true, true, false, false]);
+    assert_eq!([FETCH, UFETCH].map(|a| e2h(UXN, a)), [true, false]);
+    assert_eq!([FETCH, UFETCH].map(|a| e2h(AP_EL0, a)), [false, true]);
+    assert!(!regime_ok(Regime::El2E2h, AP_EL0, 0, (false, true), READ));
 }
 
 // ---- Stage 1: physical address spaces ----
