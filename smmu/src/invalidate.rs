@@ -13,8 +13,12 @@
 //! | Command | Non-secure queue | Secure queue | Realm queue |
 //! |---|---|---|---|
 //! | TLBI_NH_ALL / _ASID / _VA / _VAA | NS-EL1 stage 1 | Secure (S-EL1) stage 1 | Realm-EL1 stage 1 |
-//! | TLBI_EL2_ALL / _ASID / _VA / _VAA | NS-EL2, NS-EL2-E2H | NS-EL2, NS-EL2-E2H | Realm-EL2, Realm-EL2-E2H |
-//! | TLBI_S_EL2_* | (illegal) | S-EL2, S-EL2-E2H | (illegal) |
+//! | TLBI_EL2_ALL | NS-EL2, NS-EL2-E2H | NS-EL2, NS-EL2-E2H | Realm-EL2, Realm-EL2-E2H |
+//! | TLBI_EL2_ASID | NS-EL2-E2H | NS-EL2-E2H | Realm-EL2-E2H |
+//! | TLBI_EL2_VA / _VAA | NS-EL2 or NS-EL2-E2H (CR2.E2H) | NS-EL2 or NS-EL2-E2H (CR2.E2H) | Realm-EL2 or Realm-EL2-E2H (R_CR2.E2H) |
+//! | TLBI_S_EL2_ALL | (illegal) | S-EL2, S-EL2-E2H | (illegal) |
+//! | TLBI_S_EL2_ASID | (illegal) | S-EL2-E2H | (illegal) |
+//! | TLBI_S_EL2_VA / _VAA | (illegal) | S-EL2 or S-EL2-E2H (S_CR2.E2H) | (illegal) |
 //! | TLBI_EL3_ALL / _VA | (illegal) | EL3 | (illegal) |
 //! | TLBI_S12_VMALL, TLBI_S2_IPA, TLBI_NSNH_ALL | NS-EL1 | NS-EL1 | Realm-EL1 |
 //! | TLBI_S_S12_VMALL, TLBI_S_S2_IPA, TLBI_SNH_ALL | (illegal) | Secure EL1 | (illegal) |
@@ -22,9 +26,20 @@
 //! "Stage 1" means entries holding stage-1 information: stage-1-only and nested (combined)
 //! entries. The VMID of a TLBI_NH_* is matched only when stage 2 is implemented for the queue's
 //! Security state (IDR0.S2P, S_IDR1.SEL2 for Secure); otherwise it is ignored. TLBI_NH_ASID and
-//! TLBI_EL2_ASID leave global entries; the VA forms cover global entries too. Without
-//! SMMU_CR2.E2H in the picture, the EL2 VA forms cover both EL2 and EL2-E2H entries (the one the
-//! E2H setting does not name is over-invalidated, which is permitted).
+//! TLBI_EL2_ASID leave global entries; the VA forms cover global entries too.
+//!
+//! The EL2 commands follow §4.4.2.7-14: TLBI_EL2_ALL removes every EL2 and EL2-E2H entry;
+//! TLBI_EL2_ASID the non-global EL2-E2H entries of the ASID (EL2 entries have no ASID). The VA
+//! forms name one regime, by the E2H bit of the programming interface whose entries they
+//! remove (SMMU_CR2.E2H for the Non-secure and Secure queues' TLBI_EL2_*, SMMU_S_CR2.E2H for
+//! TLBI_S_EL2_*, SMMU_R_CR2.E2H on the Realm queue), read when the command executes: with
+//! E2H = 1, TLBI_EL2_VA removes the EL2-E2H entries of the ASID and the global ones at the
+//! address and TLBI_EL2_VAA those of every ASID; with E2H = 0 both remove the EL2 entries at the
+//! address and the ASID is ignored. The other regime's entries are left (the spec does not
+//! require their removal; software changing E2H must use TLBI_EL2_ALL, §6.3.12.3). None of the
+//! EL2 commands matches a VMID (EL2 entries have none), and none of the EL1 commands
+//! (TLBI_NH_*, TLBI_S12_VMALL, TLBI_S2_IPA, TLBI_NSNH_ALL: "non-NS-EL2, non-NS-EL2-E2H",
+//! §4.4.4.1) removes EL2 entries.
 //!
 //! # Addresses
 //!
@@ -110,8 +125,14 @@ fn tlbi_range(cmd: &Cmd, addr: u64, ds: bool) -> AddrRange {
 }
 
 /// What `cmd`, legal on the command queue of `queue`, removes; `None` for commands that do not
-/// invalidate a cache.
-pub fn scope_of(cfg: &SmmuConfig, queue: SecSid, cmd: &Cmd) -> Option<Invalidation> {
+/// invalidate a cache. `e2h` holds SMMU_(S_|R_)CR2.E2H of each programming interface, indexed
+/// by [`SecSid::index`]: it selects the regime of the EL2 VA commands.
+pub fn scope_of(
+    cfg: &SmmuConfig,
+    queue: SecSid,
+    e2h: [bool; 3],
+    cmd: &Cmd,
+) -> Option<Invalidation> {
     let b = cmd.bits();
     let sid = b.stream_id() as u32;
     let vmid = b.vmid() as u16;
@@ -126,6 +147,11 @@ pub fn scope_of(cfg: &SmmuConfig, queue: SecSid, cmd: &Cmd) -> Option<Invalidati
     let nsr = ns_or_realm(queue);
     let (el1, el2, s1, all) = (ElSet::EL1, ElSet::EL2_ANY, StageSet::S1_ANY, StageSet::ALL);
     use AsidScope::{Any, AsidOrGlobal, NonGlobal};
+    // The regime and ASID scope of TLBI_(S_)EL2_VA (`by_asid`) or _VAA in Security state `sec`.
+    let el2_va = |sec: SecSid, by_asid: bool| {
+        let asid_scope = if by_asid { AsidOrGlobal(asid) } else { Any };
+        if e2h[sec.index()] { (ElSet::EL2_E2H, asid_scope) } else { (ElSet::EL2, Any) }
+    };
     match b.opcode() as u8 {
         op::CFGI_STE | op::CFGI_CD_ALL => config(CfgScope::Sid(sid)),
         op::CFGI_STE_RANGE if b.range() >= CFGI_RANGE_ALL => config(CfgScope::All),
@@ -137,14 +163,18 @@ pub fn scope_of(cfg: &SmmuConfig, queue: SecSid, cmd: &Cmd) -> Option<Invalidati
         op::TLBI_NH_VAA => tlb(queue, el1, s1, nh_vmid, Any, va()),
         op::TLBI_EL2_ALL => tlb(nsr, el2, all, None, Any, None),
         op::TLBI_EL2_ASID => tlb(nsr, ElSet::EL2_E2H, all, None, NonGlobal(asid), None),
-        op::TLBI_EL2_VA => tlb(nsr, el2, all, None, AsidOrGlobal(asid), va()),
-        op::TLBI_EL2_VAA => tlb(nsr, el2, all, None, Any, va()),
+        op::TLBI_EL2_VA | op::TLBI_EL2_VAA => {
+            let (els, asids) = el2_va(nsr, b.opcode() as u8 == op::TLBI_EL2_VA);
+            tlb(nsr, els, all, None, asids, va())
+        }
         op::TLBI_S_EL2_ALL => tlb(SecSid::Secure, el2, all, None, Any, None),
         op::TLBI_S_EL2_ASID => {
             tlb(SecSid::Secure, ElSet::EL2_E2H, all, None, NonGlobal(asid), None)
         }
-        op::TLBI_S_EL2_VA => tlb(SecSid::Secure, el2, all, None, AsidOrGlobal(asid), va()),
-        op::TLBI_S_EL2_VAA => tlb(SecSid::Secure, el2, all, None, Any, va()),
+        op::TLBI_S_EL2_VA | op::TLBI_S_EL2_VAA => {
+            let (els, asids) = el2_va(SecSid::Secure, b.opcode() as u8 == op::TLBI_S_EL2_VA);
+            tlb(SecSid::Secure, els, all, None, asids, va())
+        }
         op::TLBI_EL3_ALL => tlb(SecSid::Secure, ElSet::EL3, all, None, Any, None),
         op::TLBI_EL3_VA => tlb(SecSid::Secure, ElSet::EL3, all, None, Any, va()),
         op::TLBI_S12_VMALL => tlb(nsr, el1, all, Some(vmid), Any, None),
@@ -172,7 +202,8 @@ impl Smmu {
         cmd: &Cmd,
         trace: &mut T,
     ) {
-        let Some(inv) = scope_of(&self.cfg, queue, cmd) else { return };
+        let e2h = self.banks.each_ref().map(|b| crate::spec::regs::Cr2(b.cr2).e2h());
+        let Some(inv) = scope_of(&self.cfg, queue, e2h, cmd) else { return };
         let (sec_sid, removed) = match inv {
             Invalidation::Config { sec, scope } => (sec, self.config_cache.invalidate(sec, scope)),
             Invalidation::Tlb(scope) => (scope.sec, self.tlb.invalidate(&scope)),

@@ -14,6 +14,8 @@ const K16: u64 = 0x4000;
 const K64: u64 = 0x1_0000;
 const M2: u64 = 0x20_0000;
 const NS: SecSid = SecSid::NonSecure;
+/// CR2.E2H clear on every interface.
+const NO_E2H: [bool; 3] = [false; 3];
 
 /// TLBI_NH_VA / NH_VAA / EL2_VA / S2_IPA-style command from raw fields.
 #[allow(clippy::too_many_arguments)]
@@ -54,7 +56,11 @@ fn tlb_with(entries: &[(Context, u64, Fill)]) -> Tlb {
 }
 
 fn run(cfg: &SmmuConfig, queue: SecSid, cmd: &Cmd, t: &mut Tlb) -> usize {
-    match scope_of(cfg, queue, cmd) {
+    run_e2h(cfg, queue, NO_E2H, cmd, t)
+}
+
+fn run_e2h(cfg: &SmmuConfig, queue: SecSid, e2h: [bool; 3], cmd: &Cmd, t: &mut Tlb) -> usize {
+    match scope_of(cfg, queue, e2h, cmd) {
         Some(Invalidation::Tlb(s)) => t.invalidate(&s),
         other => panic!("not a TLB invalidation: {other:?}"),
     }
@@ -152,7 +158,8 @@ fn with_ds() -> SmmuConfig {
 #[test]
 fn scale_is_five_bits_without_ds() {
     // SCALE = 0b10_0001: bit 25 is not part of the field without DS.
-    let Some(Invalidation::Tlb(s)) = scope_of(&qemu(), NS, &nh_va(2, 0, 0, 0x21, 1, 0)) else {
+    let Some(Invalidation::Tlb(s)) = scope_of(&qemu(), NS, NO_E2H, &nh_va(2, 0, 0, 0x21, 1, 0))
+    else {
         panic!()
     };
 
@@ -161,8 +168,8 @@ fn scale_is_five_bits_without_ds() {
 
 #[test]
 fn scale_is_six_bits_with_ds_and_above_39_counts_as_39() {
-    let big = scope_of(&with_ds(), NS, &nh_va(2, 0, 0, 63, 1, 0));
-    let at39 = scope_of(&with_ds(), NS, &nh_va(2, 0, 0, 39, 1, 0));
+    let big = scope_of(&with_ds(), NS, NO_E2H, &nh_va(2, 0, 0, 63, 1, 0));
+    let at39 = scope_of(&with_ds(), NS, NO_E2H, &nh_va(2, 0, 0, 39, 1, 0));
 
     assert_eq!(big, at39);
     let Some(Invalidation::Tlb(s)) = at39 else { panic!() };
@@ -173,7 +180,7 @@ fn scale_is_six_bits_with_ds_and_above_39_counts_as_39() {
 fn range_past_the_top_of_the_address_space_stops_there() {
     // 32 * 2^39 * 64 KiB = 2^60 bytes from near the top.
     let cmd = nh_va(2, 0xffff_ffff_fff0_0000, 31, 39, 3, 0);
-    let Some(Invalidation::Tlb(s)) = scope_of(&with_ds(), NS, &cmd) else { panic!() };
+    let Some(Invalidation::Tlb(s)) = scope_of(&with_ds(), NS, NO_E2H, &cmd) else { panic!() };
 
     assert_eq!(s.range, Some(AddrRange { first: 0xffff_ffff_fff0_0000, last: u64::MAX }));
 }
@@ -181,7 +188,7 @@ fn range_past_the_top_of_the_address_space_stops_there() {
 #[test]
 fn va_range_matches_tagged_addresses_in_canonical_form() {
     let cmd = nh_va(2, 0x5a00_0000_0000_3000, 0, 0, 0, 0);
-    let Some(Invalidation::Tlb(s)) = scope_of(&qemu(), NS, &cmd) else { panic!() };
+    let Some(Invalidation::Tlb(s)) = scope_of(&qemu(), NS, NO_E2H, &cmd) else { panic!() };
 
     assert_eq!(s.range, Some(AddrRange::at(0x3000)));
 }
@@ -361,16 +368,162 @@ fn el2_asid_removes_non_global_e2h_entries_of_the_asid() {
     assert_eq!(run(&qemu(), NS, &Cmd::tlbi_el2_asid(5), &mut t), 1);
 }
 
-#[test]
-fn el2_va_removes_el2_entries_and_e2h_entries_of_the_asid_at_the_address() {
-    let mut t = tlb_with(&[
+/// CR2.E2H set on the interface `sec` only.
+fn e2h_on(sec: SecSid) -> [bool; 3] {
+    let mut e = NO_E2H;
+    e[sec.index()] = true;
+    e
+}
+
+/// An EL2 entry, EL2-E2H entries of ASIDs 5 and 6 and a global EL2-E2H entry, all at 0x1000,
+/// and an EL2 and an EL2-E2H entry at 0x2000.
+fn el2_mix() -> Tlb {
+    tlb_with(&[
         (el2(false, 0), 0x1000, page()),
         (el2(true, 5), 0x1000, page()),
         (el2(true, 6), 0x1000, page()),
-    ]);
+        (el2(true, 7), 0x1000, fill(K4, true, Granule::G4K, 3)),
+        (el2(false, 0), 0x2000, page()),
+        (el2(true, 5), 0x2000, page()),
+    ])
+}
 
-    assert_eq!(run(&qemu(), NS, &Cmd::tlbi_el2_va(5, 0x1000, false), &mut t), 2);
-    assert!(hit(&mut t, &el2(true, 6), 0x1000).is_some());
+/// Which of the entries of [`el2_mix`] survive, in its order.
+fn el2_survivors(t: &Tlb) -> [bool; 6] {
+    let has =
+        |el, asid, base| t.entries().any(|e| e.regime.el == el && e.asid == asid && e.base == base);
+    [
+        has(El::El2, None, 0x1000),
+        has(El::El2E2h, Some(5), 0x1000),
+        has(El::El2E2h, Some(6), 0x1000),
+        has(El::El2E2h, None, 0x1000),
+        has(El::El2, None, 0x2000),
+        has(El::El2E2h, Some(5), 0x2000),
+    ]
+}
+
+#[test]
+fn el2_va_with_e2h_0_removes_el2_entries_at_the_address_whatever_the_asid() {
+    let mut t = el2_mix();
+
+    let n = run_e2h(&qemu(), NS, NO_E2H, &Cmd::tlbi_el2_va(9, 0x1000, false), &mut t);
+
+    assert_eq!(n, 1);
+    assert_eq!(el2_survivors(&t), [false, true, true, true, true, true]);
+}
+
+#[test]
+fn el2_va_with_e2h_1_removes_e2h_entries_of_the_asid_and_global_ones_at_the_address() {
+    let mut t = el2_mix();
+
+    let n = run_e2h(&qemu(), NS, e2h_on(NS), &Cmd::tlbi_el2_va(5, 0x1000, false), &mut t);
+
+    assert_eq!(n, 2);
+    assert_eq!(el2_survivors(&t), [true, false, true, false, true, true]);
+}
+
+#[test]
+fn el2_vaa_with_e2h_0_removes_el2_entries_at_the_address() {
+    let mut t = el2_mix();
+
+    let n = run_e2h(&qemu(), NS, NO_E2H, &Cmd::tlbi_el2_vaa(0x1000, false), &mut t);
+
+    assert_eq!(n, 1);
+    assert_eq!(el2_survivors(&t), [false, true, true, true, true, true]);
+}
+
+#[test]
+fn el2_vaa_with_e2h_1_removes_e2h_entries_of_every_asid_at_the_address() {
+    let mut t = el2_mix();
+
+    let n = run_e2h(&qemu(), NS, e2h_on(NS), &Cmd::tlbi_el2_vaa(0x1000, false), &mut t);
+
+    assert_eq!(n, 3);
+    assert_eq!(el2_survivors(&t), [true, false, false, false, true, true]);
+}
+
+#[test]
+fn el2_va_follows_the_non_secure_e2h_from_the_secure_queue() {
+    let cfg = SmmuConfig::full();
+    let mut t = el2_mix();
+
+    // S_CR2.E2H does not govern TLBI_EL2_*: with only it set, the EL2 entry goes.
+    let n = run_e2h(
+        &cfg,
+        SecSid::Secure,
+        e2h_on(SecSid::Secure),
+        &Cmd::tlbi_el2_vaa(0x1000, false),
+        &mut t,
+    );
+    assert_eq!(n, 1);
+    let n = run_e2h(&cfg, SecSid::Secure, e2h_on(NS), &Cmd::tlbi_el2_vaa(0x2000, false), &mut t);
+    assert_eq!(n, 1);
+
+    assert_eq!(el2_survivors(&t), [false, true, true, true, true, false]);
+}
+
+#[test]
+fn s_el2_va_follows_the_secure_e2h() {
+    let sel2 = |e2h: bool, asid| {
+        let el = if e2h { El::El2E2h } else { El::El2 };
+        Context::new(
+            Regime { sec: SecSid::Secure, el },
+            StageKind::S1,
+            None,
+            Some(asid),
+            false,
+            [false; 2],
+        )
+    };
+    let mut t = tlb_with(&[(sel2(false, 0), 0x1000, page()), (sel2(true, 5), 0x1000, page())]);
+    let s_el2_va = raw(0x52, 0, 5, 0x1000, 0, 0, 0, 0);
+
+    let n = run_e2h(&SmmuConfig::full(), SecSid::Secure, e2h_on(NS), &s_el2_va, &mut t);
+    assert_eq!(n, 1);
+    assert!(hit(&mut t, &sel2(true, 5), 0x1000).is_some());
+
+    let n = run_e2h(&SmmuConfig::full(), SecSid::Secure, e2h_on(SecSid::Secure), &s_el2_va, &mut t);
+    assert_eq!(n, 1);
+    assert!(t.is_empty());
+}
+
+#[test]
+fn el1_commands_leave_el2_entries() {
+    let cfg = SmmuConfig::full();
+    let cmds = [
+        Cmd::tlbi_nh_all(0),
+        Cmd::tlbi_nh_asid(0, 5),
+        Cmd::tlbi_nh_va(0, 5, 0x1000, false),
+        Cmd::tlbi_nh_vaa(0, 0x1000, false),
+        Cmd::tlbi_s12_vmall(0),
+        Cmd::tlbi_nsnh_all(),
+    ];
+    for cmd in cmds {
+        for e2h in [NO_E2H, e2h_on(NS)] {
+            let mut t = el2_mix();
+            assert_eq!(run_e2h(&cfg, NS, e2h, &cmd, &mut t), 0, "{:#x}", cmd.op());
+        }
+    }
+}
+
+#[test]
+fn el2_commands_leave_el1_entries() {
+    let cfg = SmmuConfig::full();
+    let cmds = [
+        Cmd::tlbi_el2_all(),
+        Cmd::tlbi_el2_asid(2),
+        Cmd::tlbi_el2_va(2, 0x1000, false),
+        Cmd::tlbi_el2_vaa(0x1000, false),
+    ];
+    for cmd in cmds {
+        for e2h in [NO_E2H, e2h_on(NS)] {
+            let mut t = tlb_with(&[
+                (s1(0, 2), 0x1000, page()),
+                (s1(0, 2), 0x2000, fill(K4, true, Granule::G4K, 3)),
+            ]);
+            assert_eq!(run_e2h(&cfg, NS, e2h, &cmd, &mut t), 0, "{:#x}", cmd.op());
+        }
+    }
 }
 
 #[test]
@@ -506,15 +659,15 @@ fn cfgi_on_the_secure_queue_names_the_table_ssec_selects() {
     let cfg = SmmuConfig::full();
 
     assert_eq!(
-        scope_of(&cfg, SecSid::Secure, &Cmd::cfgi_ste(7, true)),
+        scope_of(&cfg, SecSid::Secure, NO_E2H, &Cmd::cfgi_ste(7, true)),
         Some(Invalidation::Config { sec: NS, scope: CfgScope::Sid(7) })
     );
     assert_eq!(
-        scope_of(&cfg, SecSid::Secure, &Cmd::cfgi_ste(7, true).with_ssec()),
+        scope_of(&cfg, SecSid::Secure, NO_E2H, &Cmd::cfgi_ste(7, true).with_ssec()),
         Some(Invalidation::Config { sec: SecSid::Secure, scope: CfgScope::Sid(7) })
     );
     assert_eq!(
-        scope_of(&cfg, SecSid::Realm, &Cmd::cfgi_cd_all(7)),
+        scope_of(&cfg, SecSid::Realm, NO_E2H, &Cmd::cfgi_cd_all(7)),
         Some(Invalidation::Config { sec: SecSid::Realm, scope: CfgScope::Sid(7) })
     );
 }
@@ -522,11 +675,11 @@ fn cfgi_on_the_secure_queue_names_the_table_ssec_selects() {
 #[test]
 fn cfgi_ste_range_31_is_cfgi_all() {
     assert_eq!(
-        scope_of(&qemu(), NS, &Cmd::cfgi_all()),
+        scope_of(&qemu(), NS, NO_E2H, &Cmd::cfgi_all()),
         Some(Invalidation::Config { sec: NS, scope: CfgScope::All })
     );
     assert_eq!(
-        scope_of(&qemu(), NS, &Cmd::cfgi_ste_range(0x35, 2)),
+        scope_of(&qemu(), NS, NO_E2H, &Cmd::cfgi_ste_range(0x35, 2)),
         Some(Invalidation::Config { sec: NS, scope: CfgScope::SidRange { sid: 0x35, range: 2 } })
     );
 }
@@ -537,7 +690,7 @@ fn cfgi_cd_names_its_substream() {
     let cmd = Cmd::from_words([0x05 | (0x1234 << 12) | (0x42 << 32), 1]);
 
     assert_eq!(
-        scope_of(&qemu(), NS, &cmd),
+        scope_of(&qemu(), NS, NO_E2H, &cmd),
         Some(Invalidation::Config { sec: NS, scope: CfgScope::Cd { sid: 0x42, ssid: 0x1234 } })
     );
 }
@@ -550,6 +703,6 @@ fn commands_that_invalidate_nothing_have_no_scope() {
         Cmd::prefetch_addr(1, 0x1000, 0),
         Cmd::cfgi_vms_pidm(1),
     ] {
-        assert_eq!(scope_of(&qemu(), NS, &cmd), None, "{:#x}", cmd.op());
+        assert_eq!(scope_of(&qemu(), NS, NO_E2H, &cmd), None, "{:#x}", cmd.op());
     }
 }

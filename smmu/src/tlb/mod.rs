@@ -27,7 +27,8 @@
 //!
 //! Permissions depend on the privilege of the access (PAN, AP[1], XN splits), so an entry holds
 //! them per privilege, filled by the walks made at that privilege; a lookup at a privilege the
-//! entry has no permissions for is a miss. A lookup that hits but whose permissions deny the
+//! entry has no permissions for is a miss. In the regimes with one privilege level (EL2, EL3)
+//! they do not, and a fill gives the entry the same permissions for both. A lookup that hits but whose permissions deny the
 //! access is the pipeline's business: it walks again (the architecture allows either faulting
 //! from the TLB or re-walking), and the new walk's fill replaces the entry.
 //!
@@ -102,6 +103,12 @@ impl El {
         self == El::El1
     }
 
+    /// Whether the regime has one privilege level (any-EL2 without E2H, EL3): permissions do
+    /// not depend on the privilege of the access.
+    pub fn one_privilege_level(self) -> bool {
+        matches!(self, El::El2 | El::El3)
+    }
+
     fn name(self) -> &'static str {
         match self {
             El::El1 => "el1",
@@ -157,6 +164,8 @@ pub struct ElSet(u8);
 
 impl ElSet {
     pub const EL1: ElSet = ElSet(1 << El::El1 as u8);
+    /// EL2 (without E2H) only.
+    pub const EL2: ElSet = ElSet(1 << El::El2 as u8);
     /// EL2 and EL2-E2H.
     pub const EL2_ANY: ElSet = ElSet((1 << El::El2 as u8) | (1 << El::El2E2h as u8));
     pub const EL2_E2H: ElSet = ElSet(1 << El::El2E2h as u8);
@@ -667,7 +676,12 @@ impl Tlb {
             granule: f.granule,
             level: f.level,
         };
-        new.perms[usize::from(f.privileged)] = Some(f.perms);
+        let one_level = ctx.regime.el.one_privilege_level();
+        if one_level {
+            new.perms = [Some(f.perms); 2];
+        } else {
+            new.perms[usize::from(f.privileged)] = Some(f.perms);
+        }
         let sec_sid = ctx.regime.sec;
         let key = AliasKey { tag: ctx.lookup_tag, page: addr >> PAGE_SHIFT };
         // At most one entry per tag and size can hold `addr`: the loop ends after as many
@@ -677,7 +691,11 @@ impl Tlb {
             if let Some(e) = self.slots[slot].entry.as_mut()
                 && e.same_mapping(&new)
             {
-                e.perms[usize::from(f.privileged)] = Some(f.perms);
+                if one_level {
+                    e.perms = [Some(f.perms); 2];
+                } else {
+                    e.perms[usize::from(f.privileged)] = Some(f.perms);
+                }
                 self.add_alias(key, slot);
                 trace::emit(trace, || TraceEvent::TlbFill { sec_sid, iova, size: f.size });
                 return true;

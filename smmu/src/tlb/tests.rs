@@ -153,6 +153,66 @@ fn el2_regime_ignores_asid_and_vmid() {
     assert_eq!(t.entries().next().map(|e| (e.vmid, e.asid)), Some((None, None)));
 }
 
+fn el2_ctx(el: El, asid: u16) -> Context {
+    let r = Regime { sec: SecSid::NonSecure, el };
+    Context::new(r, StageKind::S1, Some(1), Some(asid), false, [false; 2])
+}
+
+#[test]
+fn el2_entries_do_not_match_el1_lookups_and_el1_entries_do_not_match_el2_lookups() {
+    let mut t = tlb();
+    fill(&mut t, &el2_ctx(El::El2, 0), 0x1000, global(0x5000, K4));
+    fill(&mut t, &ns_s1(0, 0), 0x2000, global(0x6000, K4));
+
+    assert_eq!(look(&mut t, &ns_s1(0, 0), 0x1000), None);
+    assert_eq!(look(&mut t, &el2_ctx(El::El2, 0), 0x2000), None);
+}
+
+#[test]
+fn el2_and_el2_e2h_entries_are_distinct_regimes() {
+    let mut t = tlb();
+    fill(&mut t, &el2_ctx(El::El2, 5), 0x1000, global(0x5000, K4));
+
+    assert_eq!(look(&mut t, &el2_ctx(El::El2E2h, 5), 0x1000), None);
+}
+
+#[test]
+fn el2_e2h_entries_carry_the_asid_but_no_vmid() {
+    let mut t = tlb();
+    fill(&mut t, &el2_ctx(El::El2E2h, 5), 0x1000, page(0x5000, K4));
+
+    assert_eq!(look(&mut t, &el2_ctx(El::El2E2h, 5), 0x1000), Some(0x5000));
+    assert_eq!(look(&mut t, &el2_ctx(El::El2E2h, 6), 0x1000), None);
+    assert_eq!(t.entries().next().map(|e| (e.vmid, e.asid)), Some((None, Some(5))));
+}
+
+#[test]
+fn el2_e2h_global_entry_matches_every_asid() {
+    let mut t = tlb();
+    fill(&mut t, &el2_ctx(El::El2E2h, 5), 0x1000, global(0x5000, K4));
+
+    assert_eq!(look(&mut t, &el2_ctx(El::El2E2h, 6), 0x1000), Some(0x5000));
+}
+
+#[test]
+fn one_privilege_level_fill_serves_both_privileges() {
+    let mut t = tlb();
+    let ctx = el2_ctx(El::El2, 0);
+    fill(&mut t, &ctx, 0x1000, page(0x5000, K4));
+
+    assert_eq!(t.lookup(&ctx, 0x1000, true, &mut NoTrace).map(|x| x.perms), Some(RW));
+    assert_eq!(t.lookup(&ctx, 0x1000, false, &mut NoTrace).map(|x| x.perms), Some(RW));
+}
+
+#[test]
+fn el2_e2h_fill_serves_only_its_privilege() {
+    let mut t = tlb();
+    let ctx = el2_ctx(El::El2E2h, 5);
+    fill(&mut t, &ctx, 0x1000, page(0x5000, K4));
+
+    assert_eq!(t.lookup(&ctx, 0x1000, true, &mut NoTrace), None);
+}
+
 #[test]
 fn lookup_at_a_privilege_without_permissions_misses() {
     let mut t = tlb();
