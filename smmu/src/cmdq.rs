@@ -431,6 +431,27 @@ mod tests {
     }
 
     #[test]
+    fn full_preset_makes_tlbi_el2_legal_on_the_non_secure_and_secure_queues() {
+        // CMD_TLBI_EL2_ALL / _ASID / _VA / _VAA (§4.4.2.7-10): legal with IDR0.Hyp, and "the
+        // same effect whether issued from the Secure or Non-secure command queues".
+        for sec in [SecSid::NonSecure, SecSid::Secure] {
+            let c = caps(SmmuConfig::full(), sec);
+            for opcode in 0x20..=0x23 {
+                assert!(legal(opcode, 0, &c), "{sec:?} opcode {opcode:#x}");
+            }
+        }
+    }
+
+    #[test]
+    fn tlbi_el2_asid_field_is_not_checked_against_the_e2h_mode() {
+        // The ASID of TLBI_EL2_VA is ignored with E2H = 0 (a scope matter, §4.4.2.8), never
+        // a reason for CERROR_ILL.
+        let c = caps(SmmuConfig::full(), SecSid::NonSecure);
+        assert!(legal(0x22 | (0xffff << 48), 0, &c));
+        assert!(legal(0x21 | (0xffff << 48), 0, &c));
+    }
+
+    #[test]
     fn stage_1_commands_need_s1p() {
         // IDR0 of QEMU's stage=2 (S2P only).
         let cfg = SmmuConfig { idr0: 0x0d44_1019, ..SmmuConfig::qemu_virt() };

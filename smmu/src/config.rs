@@ -111,8 +111,8 @@ impl SmmuConfig {
     pub fn full() -> Self {
         SmmuConfig {
             preset: Preset::Full,
-            // qemu-virt plus MSI and CD2L.
-            idr0: 0x0d4c_301b,
+            // qemu-virt plus MSI, CD2L and Hyp (the NS-EL2 and NS-EL2-E2H StreamWorlds).
+            idr0: 0x0d4c_321b,
             // SSIDSIZE 20 on top of qemu-virt.
             idr1: 0x0273_0510,
             idr3: 0x1414,
@@ -191,6 +191,20 @@ mod tests {
         assert_eq!(i.st_level(), 1);
         assert!(!i.msi());
         assert_eq!(c.oas_bits(), 44);
+    }
+
+    #[test]
+    fn full_idr0_is_qemu_virt_plus_msi_cd2l_and_hyp() {
+        // MSI is bit 13, CD2L bit 19, Hyp bit 9 (IHI 0070 §6.3.1).
+        let extra = (1 << 13) | (1 << 19) | (1 << 9);
+        assert_eq!(SmmuConfig::full().idr0, SmmuConfig::qemu_virt().idr0 | extra);
+        assert_eq!(SmmuConfig::full().idr0, 0x0d4c_321b);
+    }
+
+    #[test]
+    fn qemu_virt_does_not_advertise_hyp() {
+        assert!(!SmmuConfig::qemu_virt().idr0().hyp());
+        assert_eq!(SmmuConfig::qemu_virt().idr0, 0x0d44_101b);
     }
 
     #[test]

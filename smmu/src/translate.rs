@@ -1187,4 +1187,151 @@ mod tests {
         let out = r.run(&read(0x48, IOVA)).unwrap();
         assert_eq!(out.pa, DATA | 0x567);
     }
+
+    // ---- EL2 StreamWorlds (IHI 0070 §3.3.3, §3.3.4, §3.17, §5.2 STRW, §5.4) ----
+
+    /// The full preset (IDR0.Hyp) with CR2.E2H = `e2h`, and a stage-1 stream of StreamWorld
+    /// `strw` mapping IOVA to DATA with `leaf_attrs` through TTB0; `edit` adjusts the CD.
+    fn world_rig(strw: u64, e2h: bool, leaf_attrs: u64, edit: impl Fn(&mut Cd)) -> Rig {
+        let mut r = Rig::new(SmmuConfig::full());
+        let mut cr2 = crate::spec::regs::Cr2(r.smmu.bank(SecSid::NonSecure).cr2);
+        cr2.set_e2h(e2h);
+        r.smmu.bank_mut(SecSid::NonSecure).cr2 = cr2.0;
+        let root = r.alloc_table();
+        r.map(root, IOVA, DATA | leaf_attrs);
+        let mut ste = ste_s1(CD_ADDR);
+        ste.bits_mut().set_strw(strw);
+        r.write_ste(SID, &ste);
+        let mut c = cd(root);
+        edit(&mut c);
+        r.write_cd(CD_ADDR, &c);
+        r
+    }
+
+    const EL1: u64 = crate::spec::ste::strw::EL1;
+    const EL2: u64 = crate::spec::ste::strw::EL2;
+    /// Stage-1 page: AF, SH=11, AP=00 (read/write for privileged accesses only), valid page.
+    const S1_PRIV_RW: u64 = 0x723;
+
+    fn unprivileged_write_outcome(strw: u64, e2h: bool) -> Result<u64, Option<u8>> {
+        let mut r = world_rig(strw, e2h, S1_PRIV_RW, |_| {});
+        r.run(&write(SID, IOVA)).map(|t| t.pa).map_err(|a| a.event)
+    }
+
+    #[test]
+    fn el2_stream_ignores_privilege_so_an_unprivileged_write_reaches_an_ap_00_page() {
+        assert_eq!(unprivileged_write_outcome(EL2, false), Ok(DATA | 0x567));
+    }
+
+    #[test]
+    fn el1_and_el2_e2h_streams_check_privilege_on_an_ap_00_page() {
+        assert_eq!(unprivileged_write_outcome(EL1, false), Err(Some(id::F_PERMISSION)));
+        assert_eq!(unprivileged_write_outcome(EL2, true), Err(Some(id::F_PERMISSION)));
+    }
+
+    #[test]
+    fn strw_el2_without_hyp_is_el1() {
+        let mut r = world_rig(EL2, false, S1_PRIV_RW, |_| {});
+        r.smmu.cfg = SmmuConfig::qemu_virt();
+        let out = r.run(&write(SID, IOVA));
+        assert_eq!(out.map_err(|a| a.event), Err(Some(id::F_PERMISSION)));
+    }
+
+    /// The TLB entries of the regime `el`, as (asid, vmid).
+    fn entries_of(r: &Rig, el: El) -> Vec<(Option<u16>, Option<u16>)> {
+        r.smmu.tlb.entries().filter(|e| e.regime.el == el).map(|e| (e.asid, e.vmid)).collect()
+    }
+
+    #[test]
+    fn el2_entries_have_no_asid_and_no_vmid() {
+        let mut r = world_rig(EL2, false, S1_RW | (1 << 11), |c| c.bits_mut().set_asid(0x77));
+        r.run(&read(SID, IOVA)).unwrap();
+        assert_eq!(entries_of(&r, El::El2), vec![(None, None)]);
+    }
+
+    #[test]
+    fn el2_e2h_entries_have_the_cd_asid_when_non_global_and_no_vmid() {
+        let mut r = world_rig(EL2, true, S1_RW | (1 << 11), |c| c.bits_mut().set_asid(0x77));
+        r.run(&read(SID, IOVA)).unwrap();
+        assert_eq!(entries_of(&r, El::El2E2h), vec![(Some(0x77), None)]);
+    }
+
+    #[test]
+    fn el2_e2h_global_entries_have_no_asid() {
+        let mut r = world_rig(EL2, true, S1_RW, |c| c.bits_mut().set_asid(0x77));
+        r.run(&read(SID, IOVA)).unwrap();
+        assert_eq!(entries_of(&r, El::El2E2h), vec![(None, None)]);
+    }
+
+    #[test]
+    fn el1_entries_of_the_full_preset_carry_the_vmid() {
+        let mut r = world_rig(EL1, false, S1_RW | (1 << 11), |_| {});
+        r.run(&read(SID, IOVA)).unwrap();
+        assert_eq!(entries_of(&r, El::El1), vec![(Some(0x1e), Some(0))]);
+    }
+
+    const UPPER: u64 = 0xffff_8080_8060_4567;
+
+    /// A CD with TTB1 enabled (T1SZ 16, 4 KiB) over tables mapping UPPER to DATA.
+    fn with_ttb1(r: &mut Rig) {
+        let root1 = r.alloc_table();
+        r.map(root1, UPPER, DATA | S1_RW);
+        let mut c: Cd = crate::mem::read_obj(&mut r.mem, CD_ADDR, Pas::NonSecure).unwrap();
+        let mut b = c.bits_mut();
+        b.set_epd1(false);
+        b.set_t1sz(16);
+        b.set_tg1(crate::spec::cd::tg1::G4K);
+        b.set_ttb1(root1 >> 4);
+        r.write_cd(CD_ADDR, &c);
+    }
+
+    #[test]
+    fn el2_e2h_stream_translates_ttb1_addresses() {
+        let mut r = world_rig(EL2, true, S1_RW, |_| {});
+        with_ttb1(&mut r);
+        assert_eq!(r.run(&read(SID, UPPER)).map(|t| t.pa), Ok(DATA | 0x567));
+    }
+
+    #[test]
+    fn el2_stream_has_one_va_range_and_never_walks_ttb1() {
+        let mut r = world_rig(EL2, false, S1_RW, |_| {});
+        with_ttb1(&mut r);
+        assert_eq!(r.run(&read(SID, UPPER)).map_err(|a| a.event), Err(Some(id::F_TRANSLATION)));
+        assert!(!r.trace.events.iter().any(|e| matches!(e, TraceEvent::WalkStep { .. })));
+    }
+
+    #[test]
+    fn el2_stream_ignores_epd0() {
+        let mut r = world_rig(EL2, false, S1_RW, |c| c.bits_mut().set_epd0(true));
+        assert_eq!(r.run(&read(SID, IOVA)).map(|t| t.pa), Ok(DATA | 0x567));
+        let mut r = world_rig(EL2, true, S1_RW, |c| c.bits_mut().set_epd0(true));
+        assert_eq!(r.run(&read(SID, IOVA)).map_err(|a| a.event), Err(Some(id::F_TRANSLATION)));
+    }
+
+    #[test]
+    fn el2_stream_ignores_pan() {
+        let mut r = world_rig(EL2, false, S1_RW, |c| c.bits_mut().set_pan(true));
+        let txn = Txn { pnu: true, ..read(SID, IOVA) };
+        assert_eq!(r.run(&txn).map(|t| t.pa), Ok(DATA | 0x567));
+        let mut r = world_rig(EL2, true, S1_RW, |c| c.bits_mut().set_pan(true));
+        assert_eq!(r.run(&txn).map_err(|a| a.event), Err(Some(id::F_PERMISSION)));
+    }
+
+    #[test]
+    fn el2_stream_serves_both_privileges_from_one_walk() {
+        let mut r = world_rig(EL2, false, S1_RW, |_| {});
+        r.run(&read(SID, IOVA)).unwrap();
+        r.trace.events.clear();
+        r.run(&Txn { pnu: true, ..read(SID, IOVA) }).unwrap();
+        assert!(!r.trace.events.iter().any(|e| matches!(e, TraceEvent::WalkStep { .. })));
+    }
+
+    #[test]
+    fn el2_permission_fault_records_the_transaction_pnu() {
+        let mut r = world_rig(EL2, false, S1_RO, |_| {});
+        let txn = Txn { pnu: true, ..write(SID, IOVA) };
+        assert_eq!(r.run(&txn).map_err(|a| a.event), Err(Some(id::F_PERMISSION)));
+        let rec = r.event();
+        assert!(bits(&rec).pnu() && !bits(&rec).rnw());
+    }
 }

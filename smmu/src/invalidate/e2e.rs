@@ -42,7 +42,12 @@ impl PhysMem for Counting<'_> {
 
 /// A rig with the policy and an enabled Non-secure command queue.
 fn rig(policy: CachePolicy) -> Rig {
-    let mut r = Rig::new(SmmuConfig { cache_policy: policy, ..SmmuConfig::qemu_virt() });
+    rig_with(SmmuConfig { cache_policy: policy, ..SmmuConfig::qemu_virt() })
+}
+
+/// A rig of the configuration with an enabled Non-secure command queue.
+fn rig_with(cfg: SmmuConfig) -> Rig {
+    let mut r = Rig::new(cfg);
     let b = r.smmu.bank_mut(SecSid::NonSecure);
     let mut cr0 = Cr0(b.cr0);
     cr0.set_cmdqen(true);
@@ -91,8 +96,21 @@ fn stale_until_right_command(
     wrong: &[Cmd],
     right: &[Cmd],
 ) {
+    stale_until_right_command_in(rig, setup, change, old, new, wrong, right)
+}
+
+/// [`stale_until_right_command`] on the rigs `make` builds for each policy.
+fn stale_until_right_command_in(
+    make: impl Fn(CachePolicy) -> Rig,
+    setup: impl Fn(&mut Rig) -> Txn,
+    change: impl Fn(&mut Rig),
+    old: Result<u64, AbortReason>,
+    new: Result<u64, AbortReason>,
+    wrong: &[Cmd],
+    right: &[Cmd],
+) {
     for policy in POLICIES {
-        let mut r = rig(policy);
+        let mut r = make(policy);
         let txn = setup(&mut r);
         assert_eq!(outcome(&mut r, &txn), old, "{policy:?}: before the change");
         change(&mut r);
@@ -307,6 +325,151 @@ fn stale_nested_translation_survives_tlbi_s2_ipa_until_a_stage_1_invalidation() 
         &[Cmd::tlbi_s2_ipa(5, IPA, true)],
         &[Cmd::tlbi_nh_vaa(5, PAGE, false)],
     );
+}
+
+// ---- EL2 StreamWorlds (IHI 0070 §4.4.2.7-10, §4.4.4.1) ----
+
+/// The full preset (IDR0.Hyp) under `policy`, with CR2.E2H = `e2h`.
+fn hyp_rig(e2h: bool) -> impl Fn(CachePolicy) -> Rig {
+    move |policy| {
+        let mut r = rig_with(SmmuConfig { cache_policy: policy, ..SmmuConfig::full() });
+        let b = r.smmu.bank_mut(SecSid::NonSecure);
+        let mut cr2 = crate::spec::regs::Cr2(b.cr2);
+        cr2.set_e2h(e2h);
+        b.cr2 = cr2.0;
+        r
+    }
+}
+
+/// A StreamWorld EL2 (or EL2-E2H, per CR2.E2H) stream: STE.STRW = 0b10, IOVA -> DATA with nG
+/// = `ng`, CD.ASID = ASID.
+fn el2_setup(ng: bool) -> impl Fn(&mut Rig) -> Txn {
+    move |r| {
+        let root = r.alloc_table();
+        assert_eq!(root, PT_POOL, "the remap assumes the first table");
+        r.map(root, IOVA, DATA | s1_attrs(ng));
+        let mut ste = ste_s1(CD_ADDR);
+        ste.bits_mut().set_strw(crate::spec::ste::strw::EL2);
+        r.write_ste(SID, &ste);
+        r.write_cd(CD_ADDR, &cd(root));
+        read(SID, IOVA)
+    }
+}
+
+/// Every EL1 TLB invalidation, of the stream's ASID, address and VMID 0 where they have one.
+fn el1_commands() -> Vec<Cmd> {
+    vec![
+        Cmd::tlbi_nh_all(0),
+        Cmd::tlbi_nh_asid(0, ASID),
+        Cmd::tlbi_nh_va(0, ASID, PAGE, false),
+        Cmd::tlbi_nh_vaa(0, PAGE, false),
+        Cmd::tlbi_s12_vmall(0),
+        Cmd::tlbi_s2_ipa(0, PAGE, false),
+        Cmd::tlbi_nsnh_all(),
+    ]
+}
+
+#[test]
+fn stale_el2_translation_survives_el1_and_el2_asid_commands_until_tlbi_el2_va_of_any_asid() {
+    let mut wrong = el1_commands();
+    wrong.extend([Cmd::tlbi_el2_asid(ASID), Cmd::tlbi_el2_va(ASID, PAGE + 0x1000, false)]);
+    stale_until_right_command_in(
+        hyp_rig(false),
+        el2_setup(true),
+        s1_remap,
+        OLD,
+        NEW,
+        &wrong,
+        &[Cmd::tlbi_el2_va(ASID + 1, PAGE, false)],
+    );
+}
+
+#[test]
+fn stale_el2_translation_survives_until_tlbi_el2_vaa_or_el2_all() {
+    for right in [Cmd::tlbi_el2_vaa(PAGE, true), Cmd::tlbi_el2_all()] {
+        stale_until_right_command_in(
+            hyp_rig(false),
+            el2_setup(true),
+            s1_remap,
+            OLD,
+            NEW,
+            &[Cmd::tlbi_el2_vaa(PAGE + 0x1000, false)],
+            &[right],
+        );
+    }
+}
+
+#[test]
+fn stale_el2_e2h_translation_survives_other_asids_until_tlbi_el2_asid_or_va_of_its_asid() {
+    let mut wrong = el1_commands();
+    wrong.extend([
+        Cmd::tlbi_el2_asid(ASID + 1),
+        Cmd::tlbi_el2_va(ASID + 1, PAGE, false),
+        Cmd::tlbi_el2_va(ASID, PAGE + 0x1000, false),
+    ]);
+    for right in [Cmd::tlbi_el2_asid(ASID), Cmd::tlbi_el2_va(ASID, PAGE, true)] {
+        stale_until_right_command_in(
+            hyp_rig(true),
+            el2_setup(true),
+            s1_remap,
+            OLD,
+            NEW,
+            &wrong,
+            &[right],
+        );
+    }
+}
+
+#[test]
+fn stale_el2_e2h_translation_goes_with_tlbi_el2_vaa_or_el2_all() {
+    for right in [Cmd::tlbi_el2_vaa(PAGE, false), Cmd::tlbi_el2_all()] {
+        stale_until_right_command_in(
+            hyp_rig(true),
+            el2_setup(true),
+            s1_remap,
+            OLD,
+            NEW,
+            &[Cmd::tlbi_nsnh_all()],
+            &[right],
+        );
+    }
+}
+
+#[test]
+fn stale_global_el2_e2h_translation_survives_tlbi_el2_asid_until_tlbi_el2_va_of_any_asid() {
+    stale_until_right_command_in(
+        hyp_rig(true),
+        el2_setup(false),
+        s1_remap,
+        OLD,
+        NEW,
+        &[Cmd::tlbi_el2_asid(ASID)],
+        &[Cmd::tlbi_el2_va(ASID + 1, PAGE, false)],
+    );
+}
+
+#[test]
+fn stale_el1_translation_survives_el2_commands_until_tlbi_nh_all() {
+    let el1_setup = |r: &mut Rig| {
+        s1_stream(r, 0);
+        read(SID, IOVA)
+    };
+    for e2h in [false, true] {
+        stale_until_right_command_in(
+            hyp_rig(e2h),
+            el1_setup,
+            s1_remap,
+            OLD,
+            NEW,
+            &[
+                Cmd::tlbi_el2_all(),
+                Cmd::tlbi_el2_asid(ASID),
+                Cmd::tlbi_el2_va(ASID, PAGE, false),
+                Cmd::tlbi_el2_vaa(PAGE, false),
+            ],
+            &[Cmd::tlbi_nh_all(0)],
+        );
+    }
 }
 
 // ---- configuration scopes ----
