@@ -15,6 +15,7 @@ use smmu::spec::regs::{
 };
 use smmu::spec::ste::{Ste, config};
 use smmu::stream::{CdTableFmt, S1Dss, S1Ste, StreamCfg, StreamWorld, TransCfg, decode_ste};
+use smmu::walk::{Regime, S1Cfg};
 use smmu::{
     Abort, AbortReason, Pas, PhysMem, SecSid, Smmu, SmmuConfig, SparseMem, TraceEvent, Txn,
     VecTrace, Window,
@@ -1018,6 +1019,98 @@ fn ign_epd_disabled_region_fields_are_not_checked() {
     let t = decode(&cfg, &ste_s1());
     let s1 = decode_cd(&cfg, SecSid::NonSecure, &t, &t.s1.unwrap(), &cd()).unwrap();
     assert!(s1.tables[1].is_none());
+}
+
+// ---- StreamWorld (§5.2 STRW, §3.3.3) and the CD fields of the EL2 StreamWorlds (§5.4) ----
+
+/// qemu-virt with IDR0.Hyp (and IDR0 edited further by `f`).
+fn hyp(f: impl FnOnce(&mut Idr0)) -> SmmuConfig {
+    idr0(|i| {
+        i.set_hyp(true);
+        f(i)
+    })
+}
+
+/// A stage-1 STE with STRW = `strw`, decoded with CR2.E2H = `e2h`.
+fn decode_world(cfg: &SmmuConfig, strw: u64, e2h: bool) -> TransCfg {
+    let mut ste = ste_s1();
+    ste.bits_mut().set_strw(strw);
+    match decode_ste(cfg, SecSid::NonSecure, e2h, &ste) {
+        Ok(StreamCfg::Translate(t)) => t,
+        other => panic!("expected a translating STE, got {other:?}"),
+    }
+}
+
+/// `c` decoded through a stage-1 STE of STRW 0b10 (EL2 or, with `e2h`, EL2-E2H) or 0b00.
+fn decode_cd_in(cfg: &SmmuConfig, el2: bool, e2h: bool, c: &Cd) -> Result<S1Cfg, &'static str> {
+    let t = decode_world(cfg, if el2 { 0b10 } else { 0b00 }, e2h);
+    decode_cd(cfg, SecSid::NonSecure, &t, &t.s1.unwrap(), c).map_err(|r| r.id())
+}
+
+#[test]
+fn strw_el2_selects_ns_el2_or_ns_el2_e2h_by_cr2_e2h() {
+    let cfg = hyp(|_| {});
+    assert_eq!(decode_world(&cfg, 0b10, false).world, StreamWorld::El2);
+    assert_eq!(decode_world(&cfg, 0b10, true).world, StreamWorld::El2E2h);
+    assert_eq!(decode_world(&cfg, 0b00, true).world, StreamWorld::El1);
+}
+
+#[test]
+fn strw_el2_streams_have_no_vmid_tag() {
+    let mut ste = ste_s1();
+    let mut b = ste.bits_mut();
+    b.set_strw(0b10);
+    b.set_s2vmid(0x1234);
+    let t = match decode_ste(&hyp(|i| i.set_vmid16(false)), SecSid::NonSecure, false, &ste) {
+        Ok(StreamCfg::Translate(t)) => t,
+        other => panic!("{other:?}"),
+    };
+    // S2VMID is IGNORED outside NS-EL1 (`IgnoreSTES2VMID()`): no STE-S2VMID check either.
+    assert_eq!(t.vmid, 0);
+}
+
+#[test]
+fn ign_cd_el2_epdx_are_ignored() {
+    let mut c = cd();
+    c.bits_mut().set_epd0(true);
+    let cfg = hyp(|_| {});
+    assert!(decode_cd_in(&cfg, true, false, &c).unwrap().tables[0].is_some());
+    assert!(decode_cd_in(&cfg, false, false, &c).unwrap().tables[0].is_none());
+    assert!(decode_cd_in(&cfg, true, true, &c).unwrap().tables[0].is_none());
+}
+
+#[test]
+fn ign_cd_el2_ttb1_fields_are_not_checked() {
+    // TTB1 enabled with T1SZ 0, TG1 reserved and TBI1: RES0 fields for EL2.
+    let mut c = cd();
+    let mut b = c.bits_mut();
+    b.set_epd1(false);
+    b.set_t1sz(0);
+    b.set_tg1(0b00);
+    b.set_tbi1(true);
+    let cfg = hyp(|_| {});
+    let s1 = decode_cd_in(&cfg, true, false, &c).unwrap();
+    assert!(s1.tables[1].is_none() && !s1.tbi[1]);
+    assert_eq!(decode_cd_in(&cfg, true, true, &c).unwrap_err(), "CD-T1SZ-MIN");
+    assert_eq!(decode_cd_in(&cfg, false, false, &c).unwrap_err(), "CD-T1SZ-MIN");
+}
+
+#[test]
+fn ign_cd_el2_asid_is_ignored() {
+    let mut c = cd();
+    c.bits_mut().set_asid(0x1234);
+    let cfg = hyp(|i| i.set_asid16(false));
+    assert_eq!(decode_cd_in(&cfg, true, false, &c).unwrap().asid, 0);
+    assert_eq!(decode_cd_in(&cfg, true, true, &c).unwrap_err(), "CD-ASID");
+}
+
+#[test]
+fn strw_el2_selects_the_permission_model_of_its_regime() {
+    let cfg = hyp(|_| {});
+    let regime = |el2, e2h| decode_cd_in(&cfg, el2, e2h, &cd()).unwrap().regime;
+    assert_eq!(regime(true, false), Regime::El2);
+    assert_eq!(regime(true, true), Regime::El2E2h);
+    assert_eq!(regime(false, true), Regime::El1);
 }
 
 #[test]
