@@ -170,6 +170,7 @@ impl Smmu {
                 }
                 Err(code) => {
                     q.cons = ((code << CMDQ_CONS_ERR_SHIFT) & CMDQ_CONS_ERR_MASK) | cons;
+                    trace::emit(trace, || TraceEvent::CommandError { sec_sid: sec, index, code });
                     self.raise_gerror(sec, gerror::CMDQ_ERR, mem, trace);
                     return;
                 }

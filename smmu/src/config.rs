@@ -125,6 +125,25 @@ impl SmmuConfig {
         }
     }
 
+    /// The same configuration without stage 2 (IDR0.S2P and, with it, IDR3.XNX cleared).
+    pub fn without_stage2(mut self) -> Self {
+        let mut i = self.idr0();
+        i.set_s2p(false);
+        self.idr0 = i.0;
+        let mut i3 = self.idr3();
+        i3.set_xnx(false);
+        self.idr3 = i3.0;
+        self
+    }
+
+    /// The same configuration without stage 1 (IDR0.S1P cleared).
+    pub fn without_stage1(mut self) -> Self {
+        let mut i = self.idr0();
+        i.set_s1p(false);
+        self.idr0 = i.0;
+        self
+    }
+
     pub fn idr0(&self) -> Idr0 {
         Idr0(self.idr0)
     }

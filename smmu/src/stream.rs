@@ -14,7 +14,7 @@ use crate::spec::regs::{
     strtab_fmt, ttendian, ttf,
 };
 use crate::spec::ste::{
-    self, STE_SHIFT, Ste, addr_55_4, addr_55_6, config, eats, privcfg, s1dss, s1fmt, s2tg,
+    self, STE_SHIFT, Ste, addr_55_4, addr_55_6, config, eats, nscfg, privcfg, s1dss, s1fmt, s2tg,
 };
 use crate::spec::table::{
     CD_LEAF_4K_SHIFT, CD_LEAF_64K_SHIFT, L1STD_SIZE, L1STD_SPAN_RESERVED_MIN, L1Std,
@@ -273,6 +273,9 @@ pub struct S1Ste {
 pub struct AttrOverride {
     pub privileged: Option<bool>,
     pub instruction: Option<bool>,
+    /// STE.NSCFG of a Secure or Realm stream: `Some(true)` forces Non-secure, `Some(false)` the
+    /// stream's own PAS, `None` uses the incoming NS attribute (IGNORED for Non-secure STEs).
+    pub ns: Option<bool>,
 }
 
 impl AttrOverride {
@@ -506,7 +509,7 @@ pub fn decode_ste(cfg: &SmmuConfig, sec: SecSid, e2h: bool, ste: &Ste) -> Result
     let s1_en = conf & config::S1_BIT != 0;
     let s2_en = conf & config::S2_BIT != 0;
     let vmsa32 = !b.s2aa64();
-    let attrs = decode_attrs(cfg, ste);
+    let attrs = decode_attrs(cfg, sec, ste);
     if s1_en && !idr0.s1p() {
         return Err(Rule::SteCfgS1p);
     }
@@ -722,13 +725,29 @@ fn s2t0sz_range(cfg: &SmmuConfig, g: Granule, ds: bool, ias: u32) -> (u32, u32) 
     (min, max)
 }
 
-/// STE.PRIVCFG / INSTCFG, honoured when IDR1.ATTR_PERMS_OVR (otherwise RES0).
-fn decode_attrs(cfg: &SmmuConfig, ste: &Ste) -> AttrOverride {
+/// STE.NSCFG of a Secure or Realm stream (§5.2; IGNORED for Non-secure streams). 0b01 is
+/// Reserved for Secure STEs and "check incoming" for Realm STEs with R_IDR3.XT: both use the
+/// incoming attribute here.
+fn decode_nscfg(sec: SecSid, ste: &Ste) -> Option<bool> {
+    if sec == SecSid::NonSecure {
+        return None;
+    }
+    match ste.bits().nscfg() {
+        nscfg::SECURE_OR_REALM => Some(false),
+        nscfg::NON_SECURE => Some(true),
+        _ => None,
+    }
+}
+
+/// STE.PRIVCFG / INSTCFG, honoured when IDR1.ATTR_PERMS_OVR (otherwise RES0), and NSCFG.
+fn decode_attrs(cfg: &SmmuConfig, sec: SecSid, ste: &Ste) -> AttrOverride {
+    let ns = decode_nscfg(sec, ste);
     if !cfg.idr1().attr_perms_ovr() {
-        return AttrOverride::default();
+        return AttrOverride { ns, ..AttrOverride::default() };
     }
     let b = ste.bits();
     AttrOverride {
+        ns,
         privileged: match b.privcfg() {
             privcfg::UNPRIV_OR_DATA => Some(false),
             privcfg::PRIV_OR_INST => Some(true),

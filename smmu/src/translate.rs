@@ -256,7 +256,7 @@ fn translate_cfg<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
             }
             Ok(Translation {
                 pa: txn.iova,
-                pas: output_pas(sec),
+                pas: output_pas(sec, attrs.ns, txn),
                 perms: BYPASS_PERMS,
                 size: BYPASS_SIZE,
             })
@@ -276,7 +276,7 @@ fn translate_cfg<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
                 // Stage 2 bypass: the IPA is the PA, truncated to the OAS.
                 None => Ok(Translation {
                     pa: txn.iova & genmask(cfg.oas_bits() - 1, 0),
-                    pas: output_pas(sec),
+                    pas: output_pas(sec, t.attrs.ns, txn),
                     perms: BYPASS_PERMS,
                     size: BYPASS_SIZE,
                 }),
@@ -321,6 +321,14 @@ impl Smmu {
         trace: &mut T,
     ) -> Result<Translation, Abort> {
         trace::emit(trace, || TraceEvent::Dma(*txn));
+        // Without SMMU_S_IDR1.SECURE_IMPL, SEC_SID is treated as Non-secure (§3.10.1).
+        let ns_txn;
+        let txn = if txn.sec_sid == SecSid::Secure && !self.cfg.secure_impl {
+            ns_txn = Txn { sec_sid: SecSid::NonSecure, ns: true, ..*txn };
+            &ns_txn
+        } else {
+            txn
+        };
         match self.translate_txn(txn, mem, trace) {
             Ok(t) => {
                 trace::emit(trace, || TraceEvent::Output {
@@ -361,7 +369,8 @@ impl Smmu {
         let sec = txn.sec_sid;
         let bank = &self.banks[sec.index()];
         if !bank.cr0().smmuen() {
-            if bank.gbpa().abort() {
+            // R_GBPA.ABORT is RES1: a Realm stream never bypasses a disabled interface.
+            if bank.gbpa().abort() || sec == SecSid::Realm {
                 return Err(Stop::silent(AbortReason::GlobalBypassAbort));
             }
             // Bypass; an address beyond the OAS aborts without an event (§3.4).
@@ -370,7 +379,7 @@ impl Smmu {
             }
             return Ok(Translation {
                 pa: txn.iova,
-                pas: output_pas(sec),
+                pas: output_pas(sec, gbpa_nscfg(sec, bank), txn),
                 perms: BYPASS_PERMS,
                 size: BYPASS_SIZE,
             });
@@ -482,9 +491,21 @@ impl Smmu {
     }
 }
 
-/// Output PAS of a transaction that bypasses translation.
-fn output_pas(sec: SecSid) -> Pas {
-    sec.pas()
+/// Output PAS of a transaction that bypasses translation (§3.10.2, §3.10.3): Non-secure
+/// streams always output NS; Secure and Realm streams output NS or their own PAS as the
+/// NSCFG override says (`Some(true)` NS), or as the incoming NS attribute says when it does
+/// not override (`None`).
+fn output_pas(sec: SecSid, nscfg: Option<bool>, txn: &Txn) -> Pas {
+    if sec == SecSid::NonSecure || nscfg.unwrap_or(txn.ns) { Pas::NonSecure } else { sec.pas() }
+}
+
+/// GBPA.NSCFG (S_GBPA only) as an override: 0b10 Secure, 0b11 Non-secure, else incoming.
+fn gbpa_nscfg(sec: SecSid, b: &Bank) -> Option<bool> {
+    match (sec, b.gbpa().nscfg()) {
+        (SecSid::Secure, 0b10) => Some(false),
+        (SecSid::Secure, 0b11) => Some(true),
+        _ => None,
+    }
 }
 
 fn bank_cr2_recinvsid(b: &Bank) -> bool {
@@ -774,6 +795,63 @@ mod tests {
         assert_eq!(out.pas, Pas::NonSecure);
         assert_eq!(out.size, 4096);
         assert!(out.perms.read && out.perms.write);
+    }
+
+    /// A Secure-stream read with input NS attribute `ns`, on a configuration with the Secure
+    /// interface implemented and every interface disabled.
+    fn secure_bypass(ns: bool, s_gbpa_nscfg: u32) -> Result<Translation, Abort> {
+        let mut r = Rig::new(SmmuConfig { secure_impl: true, ..SmmuConfig::qemu_virt() });
+        r.smmu.bank_mut(SecSid::NonSecure).cr0ack = 0;
+        let mut g = Gbpa(r.smmu.bank(SecSid::Secure).gbpa);
+        g.set_nscfg(s_gbpa_nscfg);
+        r.smmu.bank_mut(SecSid::Secure).gbpa = g.0;
+        r.run(&Txn { sec_sid: SecSid::Secure, ns, ..read(SID, 0x4000_0000) })
+    }
+
+    #[test]
+    fn secure_bypass_with_nscfg_incoming_follows_the_input_ns_attribute() {
+        assert_eq!(secure_bypass(true, 0b00).unwrap().pas, Pas::NonSecure);
+        assert_eq!(secure_bypass(false, 0b00).unwrap().pas, Pas::Secure);
+    }
+
+    #[test]
+    fn secure_bypass_nscfg_overrides_the_input_ns_attribute() {
+        assert_eq!(secure_bypass(true, 0b10).unwrap().pas, Pas::Secure);
+        assert_eq!(secure_bypass(false, 0b11).unwrap().pas, Pas::NonSecure);
+    }
+
+    #[test]
+    fn secure_sec_sid_without_secure_impl_is_a_non_secure_stream() {
+        let mut r = Rig::qemu();
+        r.write_ste(SID, &Ste::default());
+        let out = r.run(&Txn { sec_sid: SecSid::Secure, ns: false, ..read(SID, IOVA) });
+        assert_eq!(out.unwrap_err().event, Some(id::C_BAD_STE));
+        assert_eq!(r.event().fields().sid, SID);
+    }
+
+    #[test]
+    fn realm_stream_aborts_while_its_interface_is_disabled() {
+        let mut r = Rig::qemu();
+        let out = r.run(&Txn { sec_sid: SecSid::Realm, ns: false, ..read(SID, IOVA) });
+        assert_eq!(out, Err(Abort { reason: AbortReason::GlobalBypassAbort, event: None }));
+    }
+
+    #[test]
+    fn ste_bypass_of_a_secure_stream_honours_ste_nscfg() {
+        let mut r = Rig::new(SmmuConfig { secure_impl: true, ..SmmuConfig::qemu_virt() });
+        let mut cr0 = crate::spec::regs::Cr0(0);
+        cr0.set_smmuen(true);
+        let b = r.smmu.bank_mut(SecSid::Secure);
+        b.cr0ack = cr0.0;
+        b.strtab_base = STRTAB;
+        b.strtab_base_cfg = linear_cfg(5);
+        let mut ste = Ste::default();
+        ste.bits_mut().set_v(true);
+        ste.bits_mut().set_config(config::BYPASS);
+        ste.bits_mut().set_nscfg(crate::spec::ste::nscfg::NON_SECURE);
+        crate::mem::write_obj(&mut r.mem, STRTAB + 64 * u64::from(SID), Pas::Secure, &ste).unwrap();
+        let out = r.run(&Txn { sec_sid: SecSid::Secure, ns: false, ..read(SID, 0x4000_0000) });
+        assert_eq!(out.unwrap().pas, Pas::NonSecure);
     }
 
     #[test]

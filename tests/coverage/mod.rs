@@ -11,7 +11,9 @@ use smmu::spec::event::id;
 pub type Reached = BTreeSet<(&'static str, String)>;
 
 const EVENTS: &str = "Event types";
-const OPCODES: &str = "Command opcodes";
+const OPCODES: &str = "Command opcodes, legal form (consumed)";
+const ILLEGAL: &str = "Command opcodes, illegal form (CERROR_ILL)";
+const CERRORS: &str = "Command errors";
 const CONFIGS: &str = "STE configurations";
 const GRANULES: &str = "Granules";
 
@@ -53,20 +55,32 @@ fn tg1_name(tg: &str) -> Option<&'static str> {
 /// Reads the trace lines of a transcript.
 pub fn reached(transcript: &str) -> Reached {
     let mut r = Reached::new();
+    // The last command consumed: legal unless a `cmd-error` line follows it.
+    let mut pending: Option<String> = None;
     for line in transcript.lines() {
         let Some(t) = line.strip_prefix("  ") else { continue };
         let words: Vec<&str> = t.split(' ').collect();
         match words.first().copied() {
+            Some("cmd") => {
+                if let Some(name) = pending.take() {
+                    r.insert((OPCODES, name));
+                }
+                pending = words.get(3).map(|n| (*n).to_string());
+            }
+            Some("cmd-error") => {
+                let code = words.get(3).copied().unwrap_or("").to_string();
+                if let Some(name) = pending.take()
+                    && code == "CERROR_ILL"
+                {
+                    r.insert((ILLEGAL, name));
+                }
+                r.insert((CERRORS, code));
+            }
             Some("event") => {
                 if let Some(name) =
                     words.iter().skip(2).find(|w| !w.contains('=') && **w != "discarded")
                 {
                     r.insert((EVENTS, (*name).to_string()));
-                }
-            }
-            Some("cmd") => {
-                if let Some(name) = words.get(3) {
-                    r.insert((OPCODES, (*name).to_string()));
                 }
             }
             Some("fetch") if words.get(1) == Some(&"STE") => {
@@ -97,8 +111,31 @@ pub fn reached(transcript: &str) -> Reached {
             _ => {}
         }
     }
+    if let Some(name) = pending {
+        r.insert((OPCODES, name));
+    }
     r
 }
+
+/// Opcodes no configuration of this model accepts: their features (ATS, PRI, stalls, VMS,
+/// DPT, Secure stage 2) are not implemented, so the ID registers never advertise them and
+/// the command is always CERROR_ILL.
+const NEVER_LEGAL: [u8; 14] = [
+    op::CFGI_VMS_PIDM,
+    op::ATC_INV,
+    op::PRI_RESP,
+    op::RESUME,
+    op::STALL_TERM,
+    op::TLBI_S_EL2_ALL,
+    op::TLBI_S_EL2_ASID,
+    op::TLBI_S_EL2_VA,
+    op::TLBI_S_EL2_VAA,
+    op::TLBI_S_S12_VMALL,
+    op::TLBI_S_S2_IPA,
+    op::TLBI_SNH_ALL,
+    op::DPTI_ALL,
+    op::DPTI_PA,
+];
 
 /// Event types this model never produces: they belong to features it does not implement
 /// (ATS, PRI, VMS, untranslated-transaction errors, conflict detection).
@@ -118,13 +155,31 @@ fn universe() -> Vec<(&'static str, Vec<String>)> {
         .filter(|&i| id::name(i) != "IMPDEF_EVENT" && !NOT_EMITTED.contains(&i))
         .map(|i| id::name(i).to_string())
         .collect();
-    let opcodes = (0u8..=0xff).filter_map(op::name).map(str::to_string).collect();
+    let opcodes = (0u8..=0xff)
+        .filter(|o| !NEVER_LEGAL.contains(o))
+        .filter_map(op::name)
+        .map(str::to_string)
+        .collect();
+    // CMD_TLBI_NSNH_ALL has no field or feature condition that makes it illegal.
+    let illegal = (0u8..=0xff)
+        .filter(|&o| o != op::TLBI_NSNH_ALL)
+        .filter_map(op::name)
+        .map(str::to_string)
+        .collect();
+    let cerrors = ["CERROR_ILL", "CERROR_ABT"].map(str::to_string).to_vec();
     let configs = ["0b000", "0b100", "0b101", "0b110", "0b111"].map(config_name).to_vec();
     let granules =
         ["stage 1 4K", "stage 1 16K", "stage 1 64K", "stage 2 4K", "stage 2 16K", "stage 2 64K"]
             .map(str::to_string)
             .to_vec();
-    vec![(EVENTS, events), (OPCODES, opcodes), (CONFIGS, configs), (GRANULES, granules)]
+    vec![
+        (EVENTS, events),
+        (OPCODES, opcodes),
+        (ILLEGAL, illegal),
+        (CERRORS, cerrors),
+        (CONFIGS, configs),
+        (GRANULES, granules),
+    ]
 }
 
 /// Renders the table: per dimension, each item and the scripts that reach it.
@@ -138,7 +193,9 @@ pub fn table(per_script: &BTreeMap<String, Reached>) -> String {
     let mut out = String::from(
         "# Scenario coverage\n\nGenerated from the trace of every script in `tests/scripts/` by \
          `tests/scripts.rs`; a test fails when this file is stale\n(regenerate with \
-         `UPDATE_COVERAGE=1 cargo test --test scripts`).\n",
+         `UPDATE_COVERAGE=1 cargo test --test scripts`). Opcodes whose feature the model does \
+         not implement\n(ATS, PRI, stalls, VMS, DPT, Secure stage 2) have no legal form: the \
+         ID registers never advertise them,\nso they appear only under the illegal form.\n",
     );
     for (dim, items) in universe() {
         let _ = write!(out, "\n## {dim}\n\n| Item | Scripts |\n|---|---|\n");

@@ -40,6 +40,9 @@ pub const SMMU_DRIVER: &str = "arm-smmuv3";
 /// Builds the SMMU configuration from the `arm-smmuv3` globals: `preset` first (wherever it
 /// appears), then every other property in command-line order; the result is validated.
 ///
+/// `stages=1|2|nested` removes stage 2 or stage 1 from the model (SMMU_IDR0.S2P / S1P, and
+/// IDR3.XNX with stage 2), giving QEMU's stage-1-only and stage-2-only ID values.
+///
 /// QEMU's own properties are accepted with the values QEMU accepts without `accel=on`:
 /// `stage` (1, 2 or nested; virt forces nested, as QEMU does, so it changes nothing),
 /// `oas=44`, `ril=on`, `ats=off`, `accel=off`, `ssidsize=0`, `msi-gpa` (any address; there is
@@ -73,6 +76,14 @@ pub fn smmu_config(globals: &[GlobalOpt]) -> Result<SmmuConfig, String> {
                 if !matches!(v, "1" | "2" | "nested") {
                     return Err(invalid(g, "1, 2, nested"));
                 }
+            }
+            "stages" => {
+                cfg = match v {
+                    "1" => cfg.without_stage2(),
+                    "2" => cfg.without_stage1(),
+                    "nested" => cfg,
+                    _ => return Err(invalid(g, "1, 2, nested")),
+                };
             }
             "oas" => {
                 if parse_uint(name, v, u64::MAX)? != 44 {
@@ -179,6 +190,15 @@ mod tests {
         assert!(c.secure_impl && !c.root_firmware && !c.page0_alias && c.mev_merge);
         assert_eq!((c.root_offset, c.ba_realm), (0x80000, 3));
         assert_eq!(c.cache_policy, CachePolicy::Sticky);
+    }
+
+    #[test]
+    fn stages_give_qemus_single_stage_id_values() {
+        let s1 = smmu_config(&[g("stages", "1")]).unwrap();
+        assert_eq!((s1.idr0, s1.idr3), (0x0d44_101a, 0x1404));
+        let s2 = smmu_config(&[g("stages", "2")]).unwrap();
+        assert_eq!((s2.idr0, s2.idr3), (0x0d44_1019, 0x1414));
+        assert!(smmu_config(&[g("stages", "3")]).is_err());
     }
 
     #[test]

@@ -148,6 +148,12 @@ pub enum TraceEvent {
         index: u32,
         raw: [u64; 2],
     },
+    /// Command consumption stopped on an error: CMDQ_CONS.ERR holds `code` (CERROR_*).
+    CommandError {
+        sec_sid: SecSid,
+        index: u32,
+        code: u32,
+    },
     /// Free-form note for behaviour without a dedicated variant.
     Note(String),
 }

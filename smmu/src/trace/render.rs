@@ -7,7 +7,7 @@ use core::fmt::{self, Write as _};
 
 use super::{DescKind, FetchKind, Stage, TraceEvent};
 use crate::spec::cd::Cd;
-use crate::spec::cmd::{Cmd, op};
+use crate::spec::cmd::{Cmd, cerror, op};
 use crate::spec::event::{EventRecord, has_fetch_addr, id};
 use crate::spec::ste::{Ste, addr_55_4, addr_55_6};
 use crate::spec::table::{L1Cd, L1Std};
@@ -119,6 +119,9 @@ fn event_fields(record: &[u64; 4], out: &mut String) {
     let _ = write!(out, "{} sid={:#x}", id::name(f.id), f.sid);
     if let Some(ssid) = f.ssid {
         let _ = write!(out, " ssid={ssid:#x}");
+    } else if f.id == id::C_BAD_SUBSTREAMID {
+        // The record carries the SubstreamID without the SSV qualifier (§7.3.9).
+        let _ = write!(out, " ssid={:#x}", r.bits().substream_id());
     }
     match f.id {
         id::F_TRANSLATION | id::F_ADDR_SIZE | id::F_ACCESS | id::F_PERMISSION | id::F_WALK_EABT => {
@@ -155,6 +158,17 @@ fn event_fields(record: &[u64; 4], out: &mut String) {
         let _ = write!(out, " fetch={:#x}", f.addr2);
     } else if f.addr2 != 0 {
         let _ = write!(out, " ipa={:#x}", f.addr2);
+    }
+}
+
+/// The name of a CMDQ_CONS.ERR code.
+fn cerror_name(code: u32) -> &'static str {
+    match code {
+        cerror::NONE => "CERROR_NONE",
+        cerror::ILL => "CERROR_ILL",
+        cerror::ABT => "CERROR_ABT",
+        cerror::ATC_INV_SYNC => "CERROR_ATC_INV_SYNC",
+        _ => "CERROR_reserved",
     }
 }
 
@@ -271,6 +285,9 @@ impl fmt::Display for TraceEvent {
             TraceEvent::Command { sec_sid, index, raw } => {
                 let _ = write!(s, "cmd {sec_sid} index={index:#x} ");
                 command_fields(raw, &mut s);
+            }
+            TraceEvent::CommandError { sec_sid, index, code } => {
+                let _ = write!(s, "cmd-error {sec_sid} index={index:#x} {}", cerror_name(*code));
             }
             TraceEvent::Note(n) => {
                 let _ = write!(s, "note {n}");
@@ -452,6 +469,11 @@ impl fmt::Display for JsonLine<'_> {
                     .hexes("raw", raw)
                     .end()
             }
+            TraceEvent::CommandError { sec_sid, index, code } => Obj::new("cmd_error")
+                .str("sec_sid", sec_sid.name())
+                .hex("index", u64::from(*index))
+                .str("error", cerror_name(*code))
+                .end(),
             TraceEvent::Note(n) => Obj::new("note").str("text", n).end(),
         };
         f.write_str(&line)
