@@ -522,7 +522,7 @@ mod tests {
 
     #[test]
     fn nsstalld_takes_the_stall_model_away_from_the_non_secure_queue() {
-        let cfg = SmmuConfig { idr0: 0x0c4c_301b, ..SmmuConfig::full() };
+        let cfg = SmmuConfig { idr0: 0x0c4c_321b, ..SmmuConfig::full() };
         let mut smmu = Smmu::new(cfg);
         assert!(smmu.queue_caps(SecSid::NonSecure).stall);
         smmu.banks[SecSid::Secure.index()].cr0ack = 1 << 9;

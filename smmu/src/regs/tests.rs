@@ -759,7 +759,7 @@ fn secure_and_non_secure_banks_are_separate() {
 #[test]
 fn nsstalld_makes_non_secure_stall_model_terminate_only() {
     // STALL_MODEL 0b00 (stall and terminate): clear bits 25:24 of the full preset's IDR0.
-    let cfg = SmmuConfig { idr0: 0x0c4c_301b, ..SmmuConfig::full() };
+    let cfg = SmmuConfig { idr0: 0x0c4c_321b, ..SmmuConfig::full() };
     let mut rig = Rig::new(cfg);
     assert_eq!(rig.r32(0x0) & 0x0300_0000, 0);
     rig.ws(0x8020, 1 << 9);
@@ -819,7 +819,7 @@ fn secure_gerror_irq_cfg_follows_s_idr0_msi() {
 #[test]
 fn s_cr0_with_vmw_and_a_stall_model_keeps_every_secure_field() {
     // IDR0: VMW (17) set, STALL_MODEL 0b00.
-    let cfg = SmmuConfig { idr0: 0x0c4c_301b | (1 << 17), ..SmmuConfig::full() };
+    let cfg = SmmuConfig { idr0: 0x0c4c_321b | (1 << 17), ..SmmuConfig::full() };
     let mut rig = Rig::new(cfg);
     rig.ws(0x8020, 0xffff_ffff);
     // SMMUEN 0, EVENTQEN 2, CMDQEN 3, SIF 5, VMW 8:6, NSSTALLD 9 (bits 1, 4 RES0).
