@@ -125,10 +125,12 @@ impl SmmuConfig {
         }
     }
 
-    /// The same configuration without stage 2 (IDR0.S2P and, with it, IDR3.XNX cleared).
+    /// The same configuration without stage 2 (IDR0.S2P and, with it, IDR0.Hyp and IDR3.XNX
+    /// cleared: Hyp is RES0 without both stages, §6.3.1).
     pub fn without_stage2(mut self) -> Self {
         let mut i = self.idr0();
         i.set_s2p(false);
+        i.set_hyp(false);
         self.idr0 = i.0;
         let mut i3 = self.idr3();
         i3.set_xnx(false);
@@ -136,10 +138,11 @@ impl SmmuConfig {
         self
     }
 
-    /// The same configuration without stage 1 (IDR0.S1P cleared).
+    /// The same configuration without stage 1 (IDR0.S1P and, with it, IDR0.Hyp cleared).
     pub fn without_stage1(mut self) -> Self {
         let mut i = self.idr0();
         i.set_s1p(false);
+        i.set_hyp(false);
         self.idr0 = i.0;
         self
     }
@@ -218,6 +221,14 @@ mod tests {
         let extra = (1 << 13) | (1 << 19) | (1 << 9);
         assert_eq!(SmmuConfig::full().idr0, SmmuConfig::qemu_virt().idr0 | extra);
         assert_eq!(SmmuConfig::full().idr0, 0x0d4c_321b);
+    }
+
+    #[test]
+    fn removing_a_stage_removes_hyp() {
+        // Hyp is RES0 when S1P == 0 or S2P == 0 (§6.3.1 SMMU_IDR0.Hyp).
+        assert!(!SmmuConfig::full().without_stage1().idr0().hyp());
+        assert!(!SmmuConfig::full().without_stage2().idr0().hyp());
+        assert_eq!(SmmuConfig::full().without_stage2().idr0, 0x0d4c_301a);
     }
 
     #[test]
