@@ -166,7 +166,13 @@ impl Smmu {
             let q = &mut self.banks[sec.index()].cmdq;
             match result {
                 Ok(()) => {
-                    q.cons = (q.cons & CMDQ_CONS_ERR_MASK) | (cons.wrapping_add(1) & wrap_mask)
+                    let next = cons.wrapping_add(1) & wrap_mask;
+                    q.cons = (q.cons & CMDQ_CONS_ERR_MASK) | next;
+                    if next & (slots - 1) == 0 {
+                        trace::emit(trace, || {
+                            TraceEvent::Note(format!("{sec} command queue wrapped"))
+                        });
+                    }
                 }
                 Err(code) => {
                     q.cons = ((code << CMDQ_CONS_ERR_SHIFT) & CMDQ_CONS_ERR_MASK) | cons;
@@ -214,7 +220,7 @@ impl Smmu {
                     let pas =
                         if sec == SecSid::Realm && b.msi_ns() { Pas::NonSecure } else { sec.pas() };
                     let data = b.msidata() as u32;
-                    if irq::send_msi(addr, data, pas, mem, trace).is_err() {
+                    if irq::send_msi("cmdq-sync", addr, data, pas, mem, trace).is_err() {
                         self.raise_gerror(sec, gerror::MSI_CMDQ_ABT_ERR, mem, trace);
                     }
                 }
@@ -769,7 +775,7 @@ mod tests {
                 .events
                 .iter()
                 .filter_map(|e| match e {
-                    TraceEvent::Msi { addr, data, pas } => Some((*addr, *data, *pas)),
+                    TraceEvent::Msi { addr, data, pas, .. } => Some((*addr, *data, *pas)),
                     _ => None,
                 })
                 .collect()

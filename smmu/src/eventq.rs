@@ -202,6 +202,9 @@ impl Smmu {
             addr: Some(addr),
             record: rec.to_words(),
         });
+        if new_prod & index_mask == 0 {
+            trace::emit(trace, || TraceEvent::Note(format!("{sec} event queue wrapped")));
+        }
         if empty {
             self.signal_irq(sec, Source::Eventq, mem, trace);
         }

@@ -124,15 +124,36 @@ pub(crate) enum Source {
     Gerror,
 }
 
-/// Writes one MSI: the 32-bit `data`, little-endian, at `addr` in `pas`.
+/// The name of a wired line, as trace lines print it.
+pub fn line_name(line: u8) -> &'static str {
+    match line {
+        NS_EVENTQ => "eventq",
+        NS_PRIQ => "priq",
+        NS_CMDQ_SYNC => "cmdq-sync",
+        NS_GERROR => "gerror",
+        S_EVENTQ => "s-eventq",
+        S_CMDQ_SYNC => "s-cmdq-sync",
+        S_GERROR => "s-gerror",
+        R_EVENTQ => "r-eventq",
+        R_PRIQ => "r-priq",
+        R_CMDQ_SYNC => "r-cmdq-sync",
+        R_GERROR => "r-gerror",
+        GPF_FAR => "gpf-far",
+        GPT_CFG_FAR => "gpt-cfg-far",
+        _ => "unknown",
+    }
+}
+
+/// Writes one MSI of `source`: the 32-bit `data`, little-endian, at `addr` in `pas`.
 pub(crate) fn send_msi<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
+    source: &'static str,
     addr: u64,
     data: u32,
     pas: Pas,
     mem: &mut M,
     trace: &mut T,
 ) -> Result<(), BusError> {
-    trace::emit(trace, || TraceEvent::Msi { addr, data, pas });
+    trace::emit(trace, || TraceEvent::Msi { source, addr, data, pas });
     mem.write(addr, pas, &data.to_le_bytes())
 }
 
@@ -198,7 +219,11 @@ impl Smmu {
                 SecSid::Realm if cfg0 & R_IRQ_CFG0_NS != 0 => Pas::NonSecure,
                 _ => sec.pas(),
             };
-            if send_msi(addr, data, pas, mem, trace).is_err() {
+            let name = match source {
+                Source::Eventq => "eventq",
+                Source::Gerror => "gerror",
+            };
+            if send_msi(name, addr, data, pas, mem, trace).is_err() {
                 self.raise_gerror(sec, abort, mem, trace);
             }
         }
@@ -243,7 +268,7 @@ mod tests {
         t.events
             .iter()
             .filter_map(|e| match e {
-                TraceEvent::Msi { addr, data, pas } => Some((*addr, *data, *pas)),
+                TraceEvent::Msi { addr, data, pas, .. } => Some((*addr, *data, *pas)),
                 _ => None,
             })
             .collect()

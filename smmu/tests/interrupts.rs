@@ -100,7 +100,7 @@ impl Machine {
             .take()
             .into_iter()
             .filter_map(|e| match e {
-                TraceEvent::Msi { addr, data, pas } => Some((addr, data, pas)),
+                TraceEvent::Msi { addr, data, pas, .. } => Some((addr, data, pas)),
                 _ => None,
             })
             .collect()

@@ -14,6 +14,10 @@ const EVENTS: &str = "Event types";
 const OPCODES: &str = "Command opcodes, legal form (consumed)";
 const ILLEGAL: &str = "Command opcodes, illegal form (CERROR_ILL)";
 const CERRORS: &str = "Command errors";
+const GERRORS: &str = "GERROR errors raised";
+const LINES: &str = "Wired interrupt lines";
+const MSIS: &str = "MSIs";
+const QUEUES: &str = "Queues";
 const CONFIGS: &str = "STE configurations";
 const GRANULES: &str = "Granules";
 
@@ -76,6 +80,40 @@ pub fn reached(transcript: &str) -> Reached {
                 }
                 r.insert((CERRORS, code));
             }
+            Some("gerror") => {
+                let bits = field(t, "toggled")
+                    .and_then(|v| u32::from_str_radix(v.trim_start_matches("0x"), 16).ok())
+                    .unwrap_or(0);
+                for (bit, name) in GERROR_BITS {
+                    if bits & (1 << bit) != 0 {
+                        r.insert((GERRORS, name.to_string()));
+                    }
+                }
+            }
+            Some("irq") => {
+                if let (Some(n), Some(name)) = (words.get(1), words.get(2)) {
+                    r.insert((LINES, format!("{n} {name}")));
+                }
+            }
+            Some("msi") => {
+                if let Some(source) = words.get(1) {
+                    r.insert((MSIS, (*source).to_string()));
+                }
+            }
+            Some("note")
+                if t.ends_with("event queue overflow") || t.contains("event queue overflow:") =>
+            {
+                r.insert((QUEUES, "event queue overflow (OVFLG toggles)".into()));
+            }
+            Some("note") if t.ends_with("event queue wrapped") => {
+                r.insert((QUEUES, "event queue wrap".into()));
+            }
+            Some("note") if t.ends_with("command queue wrapped") => {
+                r.insert((QUEUES, "command queue wrap".into()));
+            }
+            Some("event") if words.get(2) == Some(&"discarded") => {
+                r.insert((QUEUES, "event record discarded".into()));
+            }
             Some("event") => {
                 if let Some(name) =
                     words.iter().skip(2).find(|w| !w.contains('=') && **w != "discarded")
@@ -116,6 +154,15 @@ pub fn reached(transcript: &str) -> Reached {
     }
     r
 }
+
+/// GERROR bits the model raises (§7.5), by bit number.
+const GERROR_BITS: [(u32, &str); 5] = [
+    (0, "CMDQ_ERR"),
+    (2, "EVENTQ_ABT_ERR"),
+    (4, "MSI_CMDQ_ABT_ERR"),
+    (5, "MSI_EVENTQ_ABT_ERR"),
+    (7, "MSI_GERROR_ABT_ERR"),
+];
 
 /// Opcodes no configuration of this model accepts: their features (ATS, PRI, stalls, VMS,
 /// DPT, Secure stage 2) are not implemented, so the ID registers never advertise them and
@@ -172,6 +219,18 @@ fn universe() -> Vec<(&'static str, Vec<String>)> {
         ["stage 1 4K", "stage 1 16K", "stage 1 64K", "stage 2 4K", "stage 2 16K", "stage 2 64K"]
             .map(str::to_string)
             .to_vec();
+    let gerrors = GERROR_BITS.map(|(_, n)| n.to_string()).to_vec();
+    // Lines of the interfaces the model implements (no PRI queue, no Realm or Root page yet).
+    let lines = [0u8, 2, 3, 4, 5, 6].map(|l| format!("{l} {}", smmu::irq::line_name(l))).to_vec();
+    let msis = ["cmdq-sync", "eventq", "gerror"].map(str::to_string).to_vec();
+    let queues = [
+        "command queue wrap",
+        "event queue wrap",
+        "event queue overflow (OVFLG toggles)",
+        "event record discarded",
+    ]
+    .map(str::to_string)
+    .to_vec();
     vec![
         (EVENTS, events),
         (OPCODES, opcodes),
@@ -179,6 +238,10 @@ fn universe() -> Vec<(&'static str, Vec<String>)> {
         (CERRORS, cerrors),
         (CONFIGS, configs),
         (GRANULES, granules),
+        (GERRORS, gerrors),
+        (LINES, lines),
+        (MSIS, msis),
+        (QUEUES, queues),
     ]
 }
 

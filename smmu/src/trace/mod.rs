@@ -138,6 +138,8 @@ pub enum TraceEvent {
     },
     /// An MSI write.
     Msi {
+        /// The interrupt source: `cmdq-sync`, `eventq` or `gerror`.
+        source: &'static str,
         addr: u64,
         data: u32,
         pas: Pas,

@@ -277,10 +277,10 @@ impl fmt::Display for TraceEvent {
                 let _ = write!(s, "gerror {sec_sid} toggled={bits:#x} gerror={gerror:#x}");
             }
             TraceEvent::Irq { line } => {
-                let _ = write!(s, "irq {line}");
+                let _ = write!(s, "irq {line} {}", crate::irq::line_name(*line));
             }
-            TraceEvent::Msi { addr, data, pas } => {
-                let _ = write!(s, "msi addr={addr:#x} data={data:#x} pas={pas}");
+            TraceEvent::Msi { source, addr, data, pas } => {
+                let _ = write!(s, "msi {source} addr={addr:#x} data={data:#x} pas={pas}");
             }
             TraceEvent::Command { sec_sid, index, raw } => {
                 let _ = write!(s, "cmd {sec_sid} index={index:#x} ");
@@ -454,8 +454,12 @@ impl fmt::Display for JsonLine<'_> {
                 .hex("toggled", u64::from(*bits))
                 .hex("gerror", u64::from(*gerror))
                 .end(),
-            TraceEvent::Irq { line } => Obj::new("irq").num("line", u64::from(*line)).end(),
-            TraceEvent::Msi { addr, data, pas } => Obj::new("msi")
+            TraceEvent::Irq { line } => Obj::new("irq")
+                .num("line", u64::from(*line))
+                .str("name", crate::irq::line_name(*line))
+                .end(),
+            TraceEvent::Msi { source, addr, data, pas } => Obj::new("msi")
+                .str("source", source)
                 .hex("addr", *addr)
                 .hex("data", u64::from(*data))
                 .str("pas", pas.name())
@@ -516,7 +520,7 @@ mod tests {
         let ev = TraceEvent::Note("a \"q\"".into());
         assert_eq!(JsonLine(&ev).to_string(), r#"{"kind":"note","text":"a \"q\""}"#);
         let ev = TraceEvent::Irq { line: 3 };
-        assert_eq!(JsonLine(&ev).to_string(), r#"{"kind":"irq","line":3}"#);
+        assert_eq!(JsonLine(&ev).to_string(), r#"{"kind":"irq","line":3,"name":"gerror"}"#);
     }
 
     #[test]
