@@ -233,6 +233,9 @@ fn cached_walk<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
         global: !r.ng,
         granule,
         level: r.level,
+        s1_perms: r.s1_perms,
+        s2_perms: r.s2_perms,
+        ipa: r.ipa,
     };
     tlb.fill(ctx, txn.iova, &fill, trace);
     Ok(Translation { pa: r.oa, pas: r.pas, perms: r.perms, size: r.size })
