@@ -105,6 +105,9 @@ fn fill(oa: u64, size: u64, global: bool) -> Fill {
         global,
         granule: Granule::G4K,
         level: if size == 0x1000 { 3 } else { 2 },
+        s1_perms: Some(RW),
+        s2_perms: None,
+        ipa: 0,
     }
 }
 

@@ -7,12 +7,15 @@ use crate::spec::regs::{Idr0, Idr1, Idr3, Idr5, SIdr1};
 /// How the configuration cache and TLB keep entries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum CachePolicy {
-    /// Cache, and drop entries when invalidated (or when capacity requires).
+    /// Cache, and drop entries when invalidated (or when capacity requires). A cached entry
+    /// whose permissions deny an access is walked again.
     #[default]
     Normal,
     /// Never cache: every translation walks.
     Never,
-    /// Keep every entry until an invalidation covers it (exposes missing TLBIs).
+    /// Keep every entry until an invalidation covers it (exposes missing TLBIs). A cached
+    /// entry whose permissions deny an access gives the Permission fault it implies without a
+    /// walk (exposes a permission upgrade without TLBI).
     Sticky,
 }
 

@@ -9,10 +9,16 @@
 //! is kept in the configuration cache ([`CachedCfg`]), and each successful walk in the TLB, so a
 //! warm translation is one configuration lookup and one TLB lookup, with no allocation and no
 //! memory access. Configuration errors are not cached (the next transaction fetches again).
-//! A TLB hit whose permissions deny the access walks again, so the fault (and its stage) comes
-//! from the tables. The caches follow `SmmuConfig::cache_policy`; register writes
-//! (STRTAB_BASE, CR0, GBPA) do not empty them, as the architecture requires software to issue
-//! CFGI/TLBI commands.
+//! A TLB hit whose permissions deny the access may either report the Permission fault the cached
+//! entry implies or walk again: both are architecturally allowed until an invalidation covering
+//! the entry completes (IHI 0070 §3.21.1 follows the A-profile rules, under which a translation
+//! that gives a Permission fault may be cached and used, with its permissions, until
+//! invalidated). Under `CachePolicy::Normal` the pipeline walks again, so the fault (and its
+//! stage) comes from the current tables; under `CachePolicy::Sticky` it faults from the entry
+//! without walking (`cached_permission_fault`), so a permission upgrade that software does not
+//! follow with a TLBI and CMD_SYNC keeps faulting. The caches follow `SmmuConfig::cache_policy`;
+//! register writes (STRTAB_BASE, CR0, GBPA) do not empty them, as the architecture requires
+//! software to issue CFGI/TLBI commands.
 //!
 //! Everything is keyed by `txn.sec_sid`: the register bank `banks[sec.index()]`, the Stream table
 //! and queues in `sec.pas()`. The Secure and Realm specific parts (S_GBPA.NSCFG, STE.NSCFG,
@@ -20,6 +26,7 @@
 //! Realm transaction goes through the same path as a Non-secure one, with its own bank.
 
 use crate::bank::Bank;
+use crate::config::CachePolicy;
 use crate::context::{CdFetchError, decode_cd};
 use crate::mem::PhysMem;
 use crate::pas::{Pas, SecSid};
@@ -29,7 +36,7 @@ use crate::stream::{
     AttrOverride, Rule, S1Dss, S1Ste, SteFetchError, StreamCfg, StreamWorld, TransCfg, decode_ste,
     fits, ias_bits,
 };
-use crate::tlb::{self, El, Fill, Regime, StageKind, Tlb};
+use crate::tlb::{self, El, Fill, Regime, StageKind, Tlb, TlbHit};
 use crate::trace::{self, Perms, TraceEvent, TraceSink};
 use crate::walk::{self, Access, Fault, Granule, S1Cfg, WalkResult};
 use crate::{Abort, AbortReason, Smmu, SmmuConfig, Translation, Txn};
@@ -205,8 +212,43 @@ fn tlb_context(
     }
 }
 
-/// A walk through the TLB: a hit that permits the access is the answer; otherwise `walk` runs
-/// and its result is cached.
+/// Whether each stage records its translation-related faults: CD.R (stage 1) and STE.S2R
+/// (stage 2), as the walker's configurations say.
+#[derive(Clone, Copy, Debug)]
+struct Records {
+    s1: bool,
+    s2: bool,
+}
+
+/// The Permission fault a TLB hit implies for an access its permissions deny, as a walk of the
+/// tables the entry was filled from reports it: the same descriptors were valid with the access
+/// flag set, so the walk would reach the permission checks, stage 1 first (a nested walk checks
+/// the stage-1 leaf before translating its output through stage 2), then stage 2 with the IPA of
+/// the address. CLASS=IN, recorded as the stage's configuration says. `None` when neither
+/// stage's cached permissions deny the access (an entry without per-stage permissions).
+fn cached_permission_fault(hit: &TlbHit, acc: Access, records: Records) -> Option<Fault> {
+    let denies = |p: Option<Perms>| p.is_some_and(|p| !walk::permits(p, acc));
+    let fault = |s2: bool, ipa: u64, record: bool| Fault {
+        id: id::F_PERMISSION,
+        s2,
+        class: class::IN,
+        ipa,
+        fetch_addr: 0,
+        record,
+        ttrnw: false,
+    };
+    if denies(hit.s1_perms) {
+        Some(fault(false, 0, records.s1))
+    } else if denies(hit.s2_perms) {
+        hit.ipa.map(|ipa| fault(true, ipa, records.s2))
+    } else {
+        None
+    }
+}
+
+/// A walk through the TLB: a hit that permits the access is the answer; a hit that denies it is,
+/// under `Sticky`, the Permission fault the entry implies; otherwise `walk` runs and its result
+/// is cached.
 #[allow(clippy::too_many_arguments)]
 fn cached_walk<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
     tlb: &mut Tlb,
@@ -214,14 +256,26 @@ fn cached_walk<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
     txn: &Txn,
     acc: Access,
     granule: Granule,
+    records: Records,
     mem: &mut M,
     trace: &mut T,
     walk: impl FnOnce(&mut M, &mut T) -> Result<WalkResult, Fault>,
 ) -> Result<Translation, Stop> {
-    if let Some(hit) = tlb.lookup(ctx, txn.iova, acc.pnu, trace)
-        && walk::permits(hit.perms, acc)
-    {
-        return Ok(hit);
+    if let Some(hit) = tlb.lookup_hit(ctx, txn.iova, acc.pnu, trace) {
+        if walk::permits(hit.translation.perms, acc) {
+            return Ok(hit.translation);
+        }
+        if tlb.policy() == CachePolicy::Sticky
+            && let Some(f) = cached_permission_fault(&hit, acc, records)
+        {
+            trace::emit(trace, || {
+                TraceEvent::Note(format!(
+                    "tlb entry denies the access (sticky): stage {} F_PERMISSION without a walk",
+                    if f.s2 { 2 } else { 1 }
+                ))
+            });
+            return Err(fault_stop(&f, txn, acc));
+        }
     }
     let r = walk(mem, trace).map_err(|f| fault_stop(&f, txn, acc))?;
     let fill = Fill {
@@ -233,6 +287,9 @@ fn cached_walk<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
         global: !r.ng,
         granule,
         level: r.level,
+        s1_perms: r.s1_perms,
+        s2_perms: r.s2_perms,
+        ipa: r.ipa,
     };
     tlb.fill(ctx, txn.iova, &fill, trace);
     Ok(Translation { pa: r.oa, pas: r.pas, perms: r.perms, size: r.size })
@@ -269,9 +326,18 @@ fn translate_cfg<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
             }
             match &t.s2 {
                 Some(s2) => {
-                    cached_walk(tlb, ctx, txn, acc, s2.granule, mem, trace, |mem, trace| {
-                        walk::walk_s2(s2, txn.iova, acc, class::IN, mem, trace)
-                    })
+                    let records = Records { s1: false, s2: s2.record };
+                    cached_walk(
+                        tlb,
+                        ctx,
+                        txn,
+                        acc,
+                        s2.granule,
+                        records,
+                        mem,
+                        trace,
+                        |mem, trace| walk::walk_s2(s2, txn.iova, acc, class::IN, mem, trace),
+                    )
                 }
                 // Stage 2 bypass: the IPA is the PA, truncated to the OAS.
                 None => Ok(Translation {
@@ -286,7 +352,8 @@ fn translate_cfg<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
             let acc = t.attrs.apply(txn);
             let sel = ((txn.iova >> crate::spec::desc::va::TTB_SELECT_BIT) & 1) as usize;
             let granule = s1.tables[sel].map_or(Granule::G4K, |tt| tt.granule);
-            cached_walk(tlb, ctx, txn, acc, granule, mem, trace, |mem, trace| {
+            let records = Records { s1: s1.record, s2: t.s2.is_some_and(|s2| s2.record) };
+            cached_walk(tlb, ctx, txn, acc, granule, records, mem, trace, |mem, trace| {
                 walk::walk_s1(s1, t.s2.as_ref(), txn.iova, acc, mem, trace)
             })
         }

@@ -388,6 +388,9 @@ impl Reference<'_> {
             pas: cfg.out_pas,
             ng: false,
             level: leaf.level,
+            s1_perms: None,
+            s2_perms: Some(perms),
+            ipa,
         })
     }
 
@@ -504,6 +507,9 @@ impl Reference<'_> {
                     pas,
                     ng: d >> 11 & 1 == 1,
                     level: leaf.level,
+                    s1_perms: Some(perms),
+                    s2_perms: None,
+                    ipa: 0,
                 })
             }
             Some(s2) => {
@@ -519,6 +525,9 @@ impl Reference<'_> {
                     pas: r.pas,
                     ng: d >> 11 & 1 == 1,
                     level: r.level,
+                    s1_perms: Some(perms),
+                    s2_perms: r.s2_perms,
+                    ipa: out,
                 })
             }
         }

@@ -8,12 +8,13 @@
 use crate::mem::{PhysMem, SparseMem};
 use crate::pas::Pas;
 use crate::spec::cmd::{Cmd, TlbiRange, cs, tlbi_tg};
-use crate::spec::desc::Desc;
+use crate::spec::desc::{Desc, ap, s2ap};
+use crate::spec::event::{EventRecord, class, id};
 use crate::spec::regs::{Cr0, S_OFFSET, SInit, gerror, off};
 use crate::spec::ste::{Ste, config};
 use crate::trace::{NoTrace, TraceEvent};
 use crate::translate::rig::*;
-use crate::{AbortReason, CachePolicy, SecSid, SmmuConfig, Translation, Txn};
+use crate::{Abort, AbortReason, CachePolicy, SecSid, SmmuConfig, Translation, Txn};
 
 const SID: u32 = 8;
 const ASID: u16 = 0x1e;
@@ -161,6 +162,8 @@ fn s1_remap(r: &mut Rig) {
 
 const OFF: u64 = IOVA & 0xfff;
 const OLD: Result<u64, AbortReason> = Ok(DATA | OFF);
+/// [`OLD`] as [`Smmu::translate`](crate::Smmu::translate) gives it.
+const OLD_PA: Result<u64, Abort> = Ok(DATA | OFF);
 const NEW: Result<u64, AbortReason> = Ok(DATA2 | OFF);
 
 /// A range TLBI_NH_VA (TG = 4K) of `(num + 1) << scale` pages from `addr`.
@@ -295,31 +298,38 @@ fn stale_stage2_translation_survives_until_tlbi_s2_ipa_of_its_ipa_and_vmid() {
     );
 }
 
+/// The IPA stage 1 maps IOVA to in nested streams.
+const IPA: u64 = 0x4c00_0000;
+/// The stage-2 table root of [`nested_stream`].
+const NESTED_S2_ROOT: u64 = PT_POOL + 0x4000;
+
+/// Nested, VMID 5: stage 1 maps IOVA -> IPA with `s1_leaf` attributes, stage 2 identity-maps
+/// the tables (read-write) and maps IPA to DATA with `s2_leaf` attributes. Returns the read.
+fn nested_stream(r: &mut Rig, s1_leaf: u64, s2_leaf: u64) -> Txn {
+    let s1_root = r.alloc_table();
+    assert_eq!(s1_root, PT_POOL, "remaps assume the first table");
+    r.map(s1_root, IOVA, IPA | s1_leaf);
+    let s2_root = r.alloc_table();
+    assert_eq!(s2_root, NESTED_S2_ROOT);
+    for page in [s1_root, PT_POOL + 0x1000, PT_POOL + 0x2000, PT_POOL + 0x3000, CD_ADDR] {
+        r.map(s2_root, page, (page & !0xfff) | S2_RW);
+    }
+    r.map(s2_root, IPA, DATA | s2_leaf);
+    let mut ste = ste_s1(CD_ADDR);
+    ste.bits_mut().set_config(config::NESTED);
+    set_s2(&mut ste, s2_root);
+    ste.bits_mut().set_s2vmid(5);
+    r.write_ste(SID, &ste);
+    r.write_cd(CD_ADDR, &cd(s1_root));
+    read(SID, IOVA)
+}
+
 #[test]
 fn stale_nested_translation_survives_tlbi_s2_ipa_until_a_stage_1_invalidation() {
-    // Nested: stage 1 maps IOVA -> IPA 0x4c00_0000, stage 2 identity-maps the tables and maps
-    // that IPA to DATA; the change remaps the IPA to DATA2 at stage 2.
-    const IPA: u64 = 0x4c00_0000;
-    let setup = |r: &mut Rig| {
-        let s1_root = r.alloc_table();
-        r.map(s1_root, IOVA, IPA | S1_RW);
-        let s2_root = r.alloc_table();
-        assert_eq!(s2_root, PT_POOL + 0x4000);
-        for page in [s1_root, PT_POOL + 0x1000, PT_POOL + 0x2000, PT_POOL + 0x3000, CD_ADDR] {
-            r.map(s2_root, page, (page & !0xfff) | S2_RW);
-        }
-        r.map(s2_root, IPA, DATA | S2_RW);
-        let mut ste = ste_s1(CD_ADDR);
-        ste.bits_mut().set_config(config::NESTED);
-        set_s2(&mut ste, s2_root);
-        ste.bits_mut().set_s2vmid(5);
-        r.write_ste(SID, &ste);
-        r.write_cd(CD_ADDR, &cd(s1_root));
-        read(SID, IOVA)
-    };
+    // The change remaps the IPA to DATA2 at stage 2.
     stale_until_right_command(
-        setup,
-        |r| r.map(PT_POOL + 0x4000, IPA, DATA2 | S2_RW),
+        |r| nested_stream(r, S1_RW, S2_RW),
+        |r| r.map(NESTED_S2_ROOT, IPA, DATA2 | S2_RW),
         OLD,
         NEW,
         &[Cmd::tlbi_s2_ipa(5, IPA, true)],
@@ -592,23 +602,325 @@ fn tlbi_through_the_queue_traces_its_scope_and_what_it_removed() {
     );
 }
 
-#[test]
-fn a_cached_translation_that_denies_the_access_walks_again() {
-    for policy in POLICIES {
-        let mut r = rig(policy);
-        let root = r.alloc_table();
-        r.map(root, IOVA, DATA | S1_RO);
-        r.write_ste(SID, &ste_s1(CD_ADDR));
-        r.write_cd(CD_ADDR, &cd(root));
-        assert!(r.run(&read(SID, IOVA)).is_ok());
-        // Made writable without an invalidation: the cached read-only entry does not allow the
-        // write, the walk does.
-        r.map(root, IOVA, DATA | S1_RW);
+// ---- permissions widened without invalidation (IHI 0070 §3.21.1) ----
+//
+// A page is read-only (at one stage or both) when a read fills the TLB, then software makes it
+// writable without a TLBI. Under `sticky` the cached entry keeps denying the write: the
+// Permission fault is the one a walk of the old tables gives, until the right TLBI and CMD_SYNC.
+// Under `normal` the denied hit walks again (also allowed), and `never` always walks: the write
+// succeeds at once.
 
-        let w = r.run(&write(SID, IOVA));
+/// CD.R and STE.S2R of a stream.
+#[derive(Clone, Copy, Debug)]
+struct Records {
+    cd_r: bool,
+    s2r: bool,
+}
 
-        assert_eq!(w.map(|t| t.perms.write), Ok(true), "{policy:?}");
+const RECORDED: Records = Records { cd_r: true, s2r: true };
+
+/// A stage-1 page descriptor's attributes: AF, SH=11, non-global, AP[2:1] = `ap_bits`.
+fn s1_page(ap_bits: u64) -> u64 {
+    let mut d = Desc(S1_RW);
+    d.set_ng(true);
+    d.set_ap(ap_bits);
+    d.raw()
+}
+
+/// A stage-2 page descriptor's attributes: AF, SH=11, normal memory, S2AP = `s2ap_bits`.
+fn s2_page(s2ap_bits: u64) -> u64 {
+    let mut d = Desc(S2_RW);
+    d.set_s2ap(s2ap_bits);
+    d.raw()
+}
+
+const S1_READ_ONLY: u64 = ap::EL0 | ap::RO;
+const S1_READ_WRITE: u64 = ap::EL0;
+const S2_READ_ONLY: u64 = s2ap::READ;
+const S2_READ_WRITE: u64 = s2ap::READ | s2ap::WRITE;
+
+/// A permission upgrade without invalidation.
+struct Upgrade {
+    /// Builds the stream with the page read-only where the scenario says; returns the read.
+    setup: fn(&mut Rig, Records) -> Txn,
+    /// Makes the page writable, without invalidating.
+    upgrade: fn(&mut Rig),
+    /// Commands that leave the cached entry.
+    wrong: Vec<Cmd>,
+    /// Commands that remove it.
+    right: Vec<Cmd>,
+}
+
+/// Sets STE.S2R of STE SID when it has stage 2, and CD.R of the CD at CD_ADDR when it has
+/// stage 1.
+fn set_records(r: &mut Rig, rec: Records) {
+    let ste_addr = STRTAB + 64 * u64::from(SID);
+    let mut ste: Ste = crate::mem::read_obj(&mut r.mem, ste_addr, Pas::NonSecure).unwrap();
+    let stages = ste.bits().config();
+    if stages != config::S1_TRANS {
+        ste.bits_mut().set_s2r(rec.s2r);
+        r.write_ste(SID, &ste);
     }
+    if stages != config::S2_TRANS {
+        let mut c: crate::spec::cd::Cd =
+            crate::mem::read_obj(&mut r.mem, CD_ADDR, Pas::NonSecure).unwrap();
+        c.bits_mut().set_r(rec.cd_r);
+        r.write_cd(CD_ADDR, &c);
+    }
+}
+
+/// Stage 1 only: IOVA -> DATA read-only (non-global, ASID 0x1e, VMID 0).
+fn s1_upgrade() -> Upgrade {
+    Upgrade {
+        setup: |r, rec| {
+            let root = r.alloc_table();
+            assert_eq!(root, PT_POOL, "the upgrade assumes the first table");
+            r.map(root, IOVA, DATA | s1_page(S1_READ_ONLY));
+            r.write_ste(SID, &ste_s1(CD_ADDR));
+            r.write_cd(CD_ADDR, &cd(root));
+            set_records(r, rec);
+            read(SID, IOVA)
+        },
+        upgrade: |r| r.map(PT_POOL, IOVA, DATA | s1_page(S1_READ_WRITE)),
+        wrong: vec![
+            Cmd::tlbi_nh_va(0, ASID, PAGE + 0x1000, true),
+            Cmd::tlbi_nh_asid(0, ASID + 1),
+            Cmd::tlbi_s2_ipa(0, PAGE, false),
+        ],
+        right: vec![Cmd::tlbi_nh_va(0, ASID, PAGE, true)],
+    }
+}
+
+/// Stage 2 only: IPA IOVA -> DATA read-only, VMID 5.
+fn s2_upgrade() -> Upgrade {
+    Upgrade {
+        setup: |r, rec| {
+            let root = r.alloc_table();
+            assert_eq!(root, PT_POOL, "the upgrade assumes the first table");
+            r.map(root, IOVA, DATA | s2_page(S2_READ_ONLY));
+            let mut ste = ste_s2(root);
+            ste.bits_mut().set_s2vmid(5);
+            r.write_ste(SID, &ste);
+            set_records(r, rec);
+            read(SID, IOVA)
+        },
+        upgrade: |r| r.map(PT_POOL, IOVA, DATA | s2_page(S2_READ_WRITE)),
+        wrong: vec![
+            Cmd::tlbi_s2_ipa(5, PAGE + 0x1000, true),
+            Cmd::tlbi_s2_ipa(6, PAGE, true),
+            Cmd::tlbi_nh_all(5),
+        ],
+        right: vec![Cmd::tlbi_s2_ipa(5, PAGE, true)],
+    }
+}
+
+/// Nested, stage 1 read-only (stage 2 read-write); the upgrade is at stage 1.
+fn nested_s1_upgrade() -> Upgrade {
+    Upgrade {
+        setup: |r, rec| {
+            let txn = nested_stream(r, S1_RO, S2_RW);
+            set_records(r, rec);
+            txn
+        },
+        upgrade: |r| r.map(PT_POOL, IOVA, IPA | S1_RW),
+        wrong: vec![Cmd::tlbi_s2_ipa(5, IPA, true), Cmd::tlbi_nh_all(6)],
+        right: vec![Cmd::tlbi_nh_va(5, ASID, PAGE, true)],
+    }
+}
+
+/// Nested, stage 2 read-only (stage 1 read-write); the upgrade is at stage 2. A stage-2
+/// invalidation alone leaves the combined entry: stage 1 must be invalidated too.
+fn nested_s2_upgrade() -> Upgrade {
+    Upgrade {
+        setup: |r, rec| {
+            let txn = nested_stream(r, S1_RW, s2_page(S2_READ_ONLY));
+            set_records(r, rec);
+            txn
+        },
+        upgrade: |r| r.map(NESTED_S2_ROOT, IPA, DATA | s2_page(S2_READ_WRITE)),
+        wrong: vec![Cmd::tlbi_s2_ipa(5, IPA, true)],
+        right: vec![Cmd::tlbi_s2_ipa(5, IPA, true), Cmd::tlbi_nh_all(5)],
+    }
+}
+
+/// Nested, read-only at both stages; both are upgraded.
+fn nested_both_upgrade() -> Upgrade {
+    Upgrade {
+        setup: |r, rec| {
+            let txn = nested_stream(r, S1_RO, s2_page(S2_READ_ONLY));
+            set_records(r, rec);
+            txn
+        },
+        upgrade: |r| {
+            r.map(PT_POOL, IOVA, IPA | S1_RW);
+            r.map(NESTED_S2_ROOT, IPA, DATA | s2_page(S2_READ_WRITE));
+        },
+        wrong: vec![Cmd::tlbi_s2_ipa(5, IPA, true)],
+        right: vec![Cmd::tlbi_s12_vmall(5)],
+    }
+}
+
+/// The write of the same address, at the same privilege.
+fn write_of(read: &Txn) -> Txn {
+    Txn { rnw: false, ..*read }
+}
+
+/// What a transaction gives (output address or abort) and the event records it writes.
+fn run_with_events(r: &mut Rig, txn: &Txn) -> (Result<u64, Abort>, Vec<EventRecord>) {
+    let before = r.events().len();
+    let out = r.run(txn).map(|t| t.pa);
+    (out, r.events().split_off(before))
+}
+
+/// The reference: the write walked over the read-only tables (nothing cached).
+fn walked_write(u: &Upgrade, rec: Records) -> (Result<u64, Abort>, Vec<EventRecord>) {
+    let mut r = rig(CachePolicy::Never);
+    let read = (u.setup)(&mut r, rec);
+    run_with_events(&mut r, &write_of(&read))
+}
+
+/// Under `policy`: the read fills the TLB, the page is made writable, then the write. Returns
+/// the rig, the write and what the write gave.
+fn write_after_upgrade(
+    policy: CachePolicy,
+    u: &Upgrade,
+    rec: Records,
+) -> (Rig, Txn, (Result<u64, Abort>, Vec<EventRecord>)) {
+    let mut r = rig(policy);
+    let read = (u.setup)(&mut r, rec);
+    assert_eq!(outcome(&mut r, &read), OLD, "{policy:?}: the read");
+    (u.upgrade)(&mut r);
+    let w = write_of(&read);
+    let got = run_with_events(&mut r, &w);
+    (r, w, got)
+}
+
+/// The upgrade protocol: under `sticky` the write gives what a walk of the read-only tables
+/// gives, reading no memory, whatever `wrong` does, and succeeds after `right`; under `normal`
+/// and `never` it succeeds at once. Returns the sticky fault's event record.
+fn sticky_faults_until_right_command(u: &Upgrade) -> EventRecord {
+    let walked = walked_write(u, RECORDED);
+    assert_eq!(walked.0.map_err(|a| a.event), Err(Some(id::F_PERMISSION)), "the walk");
+    for policy in [CachePolicy::Normal, CachePolicy::Never] {
+        let (_, _, got) = write_after_upgrade(policy, u, RECORDED);
+        assert_eq!(got, (OLD_PA, vec![]), "{policy:?}");
+    }
+
+    let (mut r, w, got) = write_after_upgrade(CachePolicy::Sticky, u, RECORDED);
+    assert_eq!(got, walked, "sticky: the fault of the cached entry");
+    let (again, reads) = counted(&mut r, &w);
+    assert_eq!((again.map_err(|a| a.event), reads), (Err(Some(id::F_PERMISSION)), 0));
+    issue(&mut r, &u.wrong);
+    let denied = Err(AbortReason::Fault(id::F_PERMISSION));
+    assert_eq!(outcome(&mut r, &w), denied, "sticky: after {:?}", u.wrong);
+    issue(&mut r, &u.right);
+    assert_eq!(outcome(&mut r, &w), OLD, "sticky: after {:?}", u.right);
+    got.1[0]
+}
+
+#[test]
+fn stage_1_write_after_an_upgrade_without_tlbi_faults_under_sticky_until_tlbi_nh_va() {
+    let rec = sticky_faults_until_right_command(&s1_upgrade()).fields();
+
+    let expected = (id::F_PERMISSION, false, class::IN, false, IOVA, 0);
+    assert_eq!((rec.id, rec.s2, rec.class, rec.rnw, rec.input_addr, rec.addr2), expected);
+}
+
+#[test]
+fn stage_2_write_after_an_upgrade_without_tlbi_faults_under_sticky_until_tlbi_s2_ipa() {
+    let rec = sticky_faults_until_right_command(&s2_upgrade()).fields();
+
+    // The IPA is the input address (IPA[55:12] in words 6-7).
+    let expected = (id::F_PERMISSION, true, class::IN, false, IOVA, PAGE);
+    assert_eq!((rec.id, rec.s2, rec.class, rec.rnw, rec.input_addr, rec.addr2), expected);
+}
+
+#[test]
+fn nested_write_denied_at_stage_1_faults_under_sticky_until_a_stage_1_tlbi() {
+    let rec = sticky_faults_until_right_command(&nested_s1_upgrade()).fields();
+
+    let expected = (id::F_PERMISSION, false, class::IN, false, IOVA, 0);
+    assert_eq!((rec.id, rec.s2, rec.class, rec.rnw, rec.input_addr, rec.addr2), expected);
+}
+
+#[test]
+fn nested_write_denied_at_stage_2_faults_with_its_ipa_under_sticky_until_stage_1_and_2_tlbis() {
+    let rec = sticky_faults_until_right_command(&nested_s2_upgrade()).fields();
+
+    let expected = (id::F_PERMISSION, true, class::IN, false, IOVA, IPA);
+    assert_eq!((rec.id, rec.s2, rec.class, rec.rnw, rec.input_addr, rec.addr2), expected);
+}
+
+#[test]
+fn nested_write_denied_at_both_stages_faults_at_stage_1_under_sticky() {
+    let rec = sticky_faults_until_right_command(&nested_both_upgrade()).fields();
+
+    assert_eq!((rec.id, rec.s2, rec.addr2), (id::F_PERMISSION, false, 0));
+}
+
+#[test]
+fn sticky_permission_fault_is_recorded_exactly_when_a_walk_would_record_it() {
+    let scenarios = [
+        ("s1", s1_upgrade()),
+        ("s2", s2_upgrade()),
+        ("nested s1", nested_s1_upgrade()),
+        ("nested s2", nested_s2_upgrade()),
+        ("nested both", nested_both_upgrade()),
+    ];
+    for (name, u) in &scenarios {
+        for (cd_r, s2r) in [(false, false), (false, true), (true, false), (true, true)] {
+            let rec = Records { cd_r, s2r };
+            let walked = walked_write(u, rec);
+
+            let (_, _, got) = write_after_upgrade(CachePolicy::Sticky, u, rec);
+
+            assert_eq!(got, walked, "{name} {rec:?}");
+        }
+    }
+}
+
+#[test]
+fn unrecorded_sticky_permission_fault_aborts_without_an_event() {
+    let rec = Records { cd_r: true, s2r: false };
+
+    let (_, _, got) = write_after_upgrade(CachePolicy::Sticky, &nested_s2_upgrade(), rec);
+
+    let silent = Abort { reason: AbortReason::Fault(id::F_PERMISSION), event: None };
+    assert_eq!(got, (Err(silent), vec![]));
+}
+
+/// Maps IOVA -> DATA in the stage-1 tables at PT_POOL, privileged read-write only (AP=00),
+/// PXN = `pxn`.
+fn map_privileged_page(r: &mut Rig, pxn: bool) {
+    let mut leaf = Desc(s1_page(0));
+    leaf.set_pxn(pxn);
+    r.map(PT_POOL, IOVA, DATA | leaf.raw());
+}
+
+#[test]
+fn sticky_fault_of_a_cached_entry_records_the_fetch_and_privilege_of_the_access() {
+    // A privileged read fills an execute-never entry; PXN is then cleared without a TLBI and a
+    // privileged instruction fetch hits the cached entry.
+    let setup = |policy| {
+        let mut r = rig(policy);
+        assert_eq!(r.alloc_table(), PT_POOL);
+        map_privileged_page(&mut r, true);
+        r.write_ste(SID, &ste_s1(CD_ADDR));
+        r.write_cd(CD_ADDR, &cd(PT_POOL));
+        r
+    };
+    let read = Txn { pnu: true, ..read(SID, IOVA) };
+    let fetch = Txn { ind: true, ..read };
+    let walked = run_with_events(&mut setup(CachePolicy::Never), &fetch);
+    let mut r = setup(CachePolicy::Sticky);
+    assert_eq!(outcome(&mut r, &read), OLD);
+    map_privileged_page(&mut r, false);
+
+    let got = run_with_events(&mut r, &fetch);
+
+    assert_eq!(got, walked);
+    let f = got.1[0].fields();
+    assert_eq!((f.id, f.s2, f.pnu, f.ind, f.rnw), (id::F_PERMISSION, false, true, true, true));
 }
 
 // ---- what empties the caches, and what does not ----

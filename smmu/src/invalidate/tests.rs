@@ -39,6 +39,9 @@ fn fill(size: u64, global: bool, granule: Granule, level: u8) -> Fill {
         global,
         granule,
         level,
+        s1_perms: Some(Perms { read: true, write: true, exec: false }),
+        s2_perms: None,
+        ipa: 0,
     }
 }
 

@@ -28,9 +28,15 @@
 //! Permissions depend on the privilege of the access (PAN, AP[1], XN splits), so an entry holds
 //! them per privilege, filled by the walks made at that privilege; a lookup at a privilege the
 //! entry has no permissions for is a miss. In the regimes with one privilege level (EL2, EL3)
-//! they do not, and a fill gives the entry the same permissions for both. A lookup that hits but whose permissions deny the
-//! access is the pipeline's business: it walks again (the architecture allows either faulting
-//! from the TLB or re-walking), and the new walk's fill replaces the entry.
+//! they do not, and a fill gives the entry the same permissions for both. Besides the combined
+//! permissions, an entry keeps each stage's own (stage 1, stage 2) and, when stage 2 is involved,
+//! the IPA its input block maps to, so that a Permission fault can be reported from the entry with
+//! the stage and IPA a walk would give ([`TlbHit`]).
+//!
+//! A lookup that hits but whose permissions deny the access is the pipeline's business: the
+//! architecture allows either reporting the Permission fault the cached entry implies or walking
+//! again. Under `Normal` the pipeline walks again, and the new walk's fill replaces the entry;
+//! under `Sticky` it faults from the entry.
 //!
 //! # The warm path
 //!
@@ -53,8 +59,10 @@
 //! - `Normal`: at `capacity` entries, a fill evicts one entry (round-robin over the slab).
 //! - `Never`: nothing is ever inserted; every translation walks.
 //! - `Sticky`: an entry stays until an invalidation covers it (or until a walk of an address it
-//!   covers replaces it, which only happens when it could not serve the access). At `capacity`
-//!   fills are dropped instead of evicting, so a stale entry is never lost to capacity: the
+//!   covers replaces it, which only happens when it has no permissions for the access's
+//!   privilege). An entry whose permissions deny an access gives the Permission fault without a
+//!   walk, so a permission upgrade not followed by a TLBI keeps faulting. At `capacity` fills
+//!   are dropped instead of evicting, so a stale entry is never lost to capacity: the
 //!   translations that could not be cached simply walk every time.
 
 mod config;
@@ -330,6 +338,12 @@ pub struct Fill {
     pub granule: Granule,
     /// Level of the leaf descriptor.
     pub level: u8,
+    /// Stage-1 permissions for accesses of privilege `privileged` (`None`: no stage 1).
+    pub s1_perms: Option<Perms>,
+    /// Stage-2 permissions for accesses of privilege `privileged` (`None`: no stage 2).
+    pub s2_perms: Option<Perms>,
+    /// IPA of the walked address (stage-2-only and nested contexts; ignored for stage 1 only).
+    pub ipa: u64,
 }
 
 /// One cached translation.
@@ -353,6 +367,25 @@ pub struct TlbEntry {
     pub perms: [Option<Perms>; 2],
     pub granule: Granule,
     pub level: u8,
+    /// Stage-1 permissions per privilege, as `perms` (`None` also for entries without stage 1).
+    pub s1_perms: [Option<Perms>; 2],
+    /// Stage-2 permissions per privilege, as `perms` (`None` also for entries without stage 2).
+    pub s2_perms: [Option<Perms>; 2],
+    /// IPA base the input block maps to, aligned to `size` (stage-2-only and nested entries).
+    pub ipa: Option<u64>,
+}
+
+/// What a TLB hit gives: the translation, and what is needed to report a Permission fault from
+/// the entry as a walk would (which stage denies, and the IPA of a stage-2 fault).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TlbHit {
+    pub translation: Translation,
+    /// Stage-1 permissions for the privilege looked up (`None` for stage-2-only entries).
+    pub s1_perms: Option<Perms>,
+    /// Stage-2 permissions for the privilege looked up (`None` for stage-1-only entries).
+    pub s2_perms: Option<Perms>,
+    /// IPA of the looked-up address (stage-2-only and nested entries).
+    pub ipa: Option<u64>,
 }
 
 impl TlbEntry {
@@ -369,6 +402,22 @@ impl TlbEntry {
             && self.pas == other.pas
             && self.granule == other.granule
             && self.level == other.level
+            && self.ipa == other.ipa
+    }
+
+    /// Sets the permissions of a walk at privilege `privileged`, or of both privileges when
+    /// the regime has one privilege level.
+    fn set_perms(&mut self, f: &Fill, one_level: bool) {
+        let set = |slot: &mut [Option<Perms>; 2], p: Option<Perms>| {
+            if one_level {
+                *slot = [p; 2];
+            } else {
+                slot[usize::from(f.privileged)] = p;
+            }
+        };
+        set(&mut self.perms, Some(f.perms));
+        set(&mut self.s1_perms, f.s1_perms);
+        set(&mut self.s2_perms, f.s2_perms);
     }
 }
 
@@ -583,11 +632,30 @@ impl Tlb {
         privileged: bool,
         trace: &mut T,
     ) -> Option<Translation> {
+        self.lookup_hit(ctx, iova, privileged, trace).map(|h| h.translation)
+    }
+
+    /// [`Tlb::lookup`], with the entry's per-stage permissions and IPA.
+    #[inline]
+    pub fn lookup_hit<T: TraceSink + ?Sized>(
+        &mut self,
+        ctx: &Context,
+        iova: u64,
+        privileged: bool,
+        trace: &mut T,
+    ) -> Option<TlbHit> {
         let addr = ctx.key_addr(iova);
         let hit = self.find(ctx, addr).and_then(|slot| {
             let e = self.slots[slot].entry.as_ref()?;
-            let perms = e.perms[usize::from(privileged)]?;
-            Some(Translation { pa: e.oa | (addr & (e.size - 1)), pas: e.pas, perms, size: e.size })
+            let p = usize::from(privileged);
+            let perms = e.perms[p]?;
+            let offset = addr & (e.size - 1);
+            Some(TlbHit {
+                translation: Translation { pa: e.oa | offset, pas: e.pas, perms, size: e.size },
+                s1_perms: e.s1_perms[p],
+                s2_perms: e.s2_perms[p],
+                ipa: e.ipa.map(|base| base | offset),
+            })
         });
         let sec_sid = ctx.regime.sec;
         if hit.is_some() {
@@ -644,8 +712,9 @@ impl Tlb {
 
     /// Caches the walk of `iova` in `ctx`. Returns whether the TLB now holds it.
     ///
-    /// An entry of `ctx` already holding `iova` either is the same mapping (the permissions
-    /// for `f.privileged` are added to it) or is replaced.
+    /// An entry of `ctx` already holding `iova` either is the same mapping (same output, and
+    /// same IPA when stage 2 is involved: the permissions for `f.privileged` are added to it)
+    /// or is replaced.
     pub fn fill<T: TraceSink + ?Sized>(
         &mut self,
         ctx: &Context,
@@ -675,13 +744,12 @@ impl Tlb {
             perms: [None; 2],
             granule: f.granule,
             level: f.level,
+            s1_perms: [None; 2],
+            s2_perms: [None; 2],
+            ipa: (ctx.stage != StageKind::S1).then_some(f.ipa & !(f.size - 1)),
         };
         let one_level = ctx.regime.el.one_privilege_level();
-        if one_level {
-            new.perms = [Some(f.perms); 2];
-        } else {
-            new.perms[usize::from(f.privileged)] = Some(f.perms);
-        }
+        new.set_perms(f, one_level);
         let sec_sid = ctx.regime.sec;
         let key = AliasKey { tag: ctx.lookup_tag, page: addr >> PAGE_SHIFT };
         // At most one entry per tag and size can hold `addr`: the loop ends after as many
@@ -691,11 +759,7 @@ impl Tlb {
             if let Some(e) = self.slots[slot].entry.as_mut()
                 && e.same_mapping(&new)
             {
-                if one_level {
-                    e.perms = [Some(f.perms); 2];
-                } else {
-                    e.perms[usize::from(f.privileged)] = Some(f.perms);
-                }
+                e.set_perms(f, one_level);
                 self.add_alias(key, slot);
                 trace::emit(trace, || TraceEvent::TlbFill { sec_sid, iova, size: f.size });
                 return true;

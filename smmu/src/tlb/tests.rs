@@ -16,6 +16,9 @@ fn page(oa: u64, size: u64) -> Fill {
         global: false,
         granule: Granule::G4K,
         level: if size == K4 { 3 } else { 2 },
+        s1_perms: Some(RW),
+        s2_perms: None,
+        ipa: 0,
     }
 }
 
@@ -233,6 +236,89 @@ fn refill_of_the_same_mapping_at_the_other_privilege_adds_its_permissions() {
     assert_eq!(t.len(), 1);
     assert_eq!(t.lookup(&ctx, 0x1000, true, &mut NoTrace).map(|x| x.perms), Some(RO));
     assert_eq!(t.lookup(&ctx, 0x1000, false, &mut NoTrace).map(|x| x.perms), Some(RW));
+}
+
+/// A nested walk's fill: stage 1 read-only, stage 2 read-write, through `ipa`.
+fn nested_page(oa: u64, size: u64, ipa: u64) -> Fill {
+    Fill { perms: RO, s1_perms: Some(RO), s2_perms: Some(RW), ipa, ..page(oa, size) }
+}
+
+#[test]
+fn hit_of_a_stage_1_entry_has_its_stage_1_permissions_and_no_ipa() {
+    let mut t = tlb();
+    let ctx = ns_s1(1, 2);
+    fill(&mut t, &ctx, 0x1000, Fill { perms: RO, s1_perms: Some(RO), ..page(0x5000, K4) });
+
+    let hit = t.lookup_hit(&ctx, 0x1234, false, &mut NoTrace).unwrap();
+
+    assert_eq!((hit.translation.perms, hit.s1_perms, hit.s2_perms), (RO, Some(RO), None));
+    assert_eq!(hit.ipa, None);
+}
+
+#[test]
+fn hit_of_a_nested_block_has_both_stages_and_the_ipa_of_the_address() {
+    let mut t = tlb();
+    let ctx = Context::nested(SecSid::NonSecure, 1, 2);
+    fill(&mut t, &ctx, 0x4020_3000, nested_page(0x9060_3000, M2, 0x7720_3000));
+
+    let hit = t.lookup_hit(&ctx, 0x4031_2345, false, &mut NoTrace).unwrap();
+
+    assert_eq!(hit.translation.pa, 0x9071_2345);
+    assert_eq!((hit.s1_perms, hit.s2_perms), (Some(RO), Some(RW)));
+    assert_eq!(hit.ipa, Some(0x7731_2345));
+}
+
+#[test]
+fn hit_of_a_stage_2_entry_has_its_input_as_ipa() {
+    let mut t = tlb();
+    let ctx = Context::s2(SecSid::NonSecure, 1);
+    let f = Fill { s1_perms: None, s2_perms: Some(RW), ipa: 0x1000, ..page(0x5000, K4) };
+    fill(&mut t, &ctx, 0x1000, f);
+
+    let hit = t.lookup_hit(&ctx, 0x1abc, false, &mut NoTrace).unwrap();
+
+    assert_eq!((hit.s1_perms, hit.s2_perms, hit.ipa), (None, Some(RW), Some(0x1abc)));
+}
+
+#[test]
+fn refill_at_the_other_privilege_adds_its_stage_permissions() {
+    let mut t = tlb();
+    let ctx = Context::nested(SecSid::NonSecure, 1, 2);
+    fill(&mut t, &ctx, 0x1000, nested_page(0x5000, K4, 0x9000));
+    let privileged =
+        Fill { privileged: true, perms: RW, s1_perms: Some(RW), ..nested_page(0x5000, K4, 0x9000) };
+
+    fill(&mut t, &ctx, 0x1000, privileged);
+
+    let hit = |t: &mut Tlb, p| t.lookup_hit(&ctx, 0x1000, p, &mut NoTrace).unwrap().s1_perms;
+    assert_eq!(t.len(), 1);
+    assert_eq!((hit(&mut t, true), hit(&mut t, false)), (Some(RW), Some(RO)));
+}
+
+#[test]
+fn one_privilege_level_fill_gives_both_privileges_its_stage_permissions() {
+    let mut t = tlb();
+    let ctx = el2_ctx(El::El2, 0);
+    fill(&mut t, &ctx, 0x1000, Fill { perms: RO, s1_perms: Some(RO), ..page(0x5000, K4) });
+
+    let hit = t.lookup_hit(&ctx, 0x1000, true, &mut NoTrace).unwrap();
+
+    assert_eq!(hit.s1_perms, Some(RO));
+}
+
+#[test]
+fn refill_of_a_nested_mapping_through_another_ipa_replaces_the_entry() {
+    let mut t = tlb();
+    let ctx = Context::nested(SecSid::NonSecure, 1, 2);
+    fill(&mut t, &ctx, 0x1000, nested_page(0x5000, K4, 0x9000));
+    let privileged = Fill { privileged: true, ..nested_page(0x5000, K4, 0xa000) };
+
+    fill(&mut t, &ctx, 0x1000, privileged);
+
+    assert_eq!(t.len(), 1);
+    assert_eq!(t.lookup_hit(&ctx, 0x1000, false, &mut NoTrace), None);
+    let hit = t.lookup_hit(&ctx, 0x1000, true, &mut NoTrace).unwrap();
+    assert_eq!(hit.ipa, Some(0xa000));
 }
 
 #[test]

@@ -184,6 +184,16 @@ pub struct WalkResult {
     pub ng: bool,
     /// Level of the leaf descriptor (of the last stage walked).
     pub level: u8,
+    /// Stage-1 permissions of the leaf for accesses of the walked access's privilege, before
+    /// any intersection with stage 2; `None` when stage 1 was not walked (stage 2 only).
+    pub s1_perms: Option<Perms>,
+    /// Stage-2 permissions of the leaf for accesses of the walked access's privilege; `None`
+    /// when stage 2 was not walked (stage 1 only).
+    pub s2_perms: Option<Perms>,
+    /// The IPA of the input address, the address stage 2 translated (the input address itself
+    /// for a stage-2-only walk, the stage-1 output when nested); 0 when stage 2 was not walked.
+    /// A stage-2 fault on this address reports it.
+    pub ipa: u64,
 }
 
 /// A fault met while walking, before the pipeline fills in StreamID, SubstreamID and InputAddr.

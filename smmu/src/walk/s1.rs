@@ -82,8 +82,9 @@ fn s1_out_pas(walk_pas: Pas, ns: bool) -> Pas {
 /// has TTRnW=1), and the output with CLASS=IN and the access of `acc`. Stage-1 faults carry
 /// `record = cfg.record` (F_WALK_EABT: always, with CLASS=TT and the descriptor's PA).
 ///
-/// The result's `perms` hold for accesses with the privilege of `acc` (both stages intersected),
-/// `size` is the smaller of the two mappings and `oa` is the output address of `va` itself.
+/// The result's `perms` hold for accesses with the privilege of `acc` (both stages intersected,
+/// and each stage's own in `s1_perms` and `s2_perms`), `size` is the smaller of the two mappings,
+/// `oa` is the output address of `va` itself and, when nested, `ipa` its stage-1 output.
 pub fn walk_s1<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
     cfg: &S1Cfg,
     s2: Option<&S2Cfg>,
@@ -164,6 +165,9 @@ pub fn walk_s1<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
             pas: s1_out_pas(walk_pas, leaf.tables.ns_table() || leaf.desc.ns()),
             ng,
             level: leaf.level,
+            s1_perms: Some(perms),
+            s2_perms: None,
+            ipa: 0,
         }),
         Some(s2) => {
             let r = walk_s2(s2, out, acc, class::IN, mem, trace)?;
@@ -178,6 +182,9 @@ pub fn walk_s1<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
                 pas: r.pas,
                 ng,
                 level: r.level,
+                s1_perms: Some(perms),
+                s2_perms: r.s2_perms,
+                ipa: r.ipa,
             })
         }
     }

@@ -32,8 +32,8 @@ pub(super) fn s2_perms(desc: Desc, xnx: bool, privileged: bool) -> Perms {
 /// is always recorded, the others when STE.S2R is set. A configuration [`s2_start`] rejects (the
 /// STE validator should not let one through) faults as a stage-2 F_TRANSLATION.
 ///
-/// The result's `perms` hold for accesses with the privilege of `acc`; `pas` is the configured
-/// output PAS.
+/// The result's `perms` (and `s2_perms`) hold for accesses with the privilege of `acc`; `pas` is
+/// the configured output PAS, `ipa` is `ipa`.
 pub fn walk_s2<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
     cfg: &S2Cfg,
     ipa: u64,
@@ -87,5 +87,8 @@ pub fn walk_s2<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
         pas: cfg.out_pas,
         ng: false,
         level: leaf.level,
+        s1_perms: None,
+        s2_perms: Some(perms),
+        ipa,
     })
 }

@@ -220,6 +220,16 @@ fn s1_4k_page_translates_to_page_base_plus_offset() {
 }
 
 #[test]
+fn s1_only_result_has_stage_1_permissions_no_stage_2_permissions_and_no_ipa() {
+    let (mut tt, cfg, _) = s1_4k_page(VA, PA, AP_RO);
+
+    let r = s1(&cfg, &mut tt, VA, READ).unwrap();
+
+    assert_eq!(r.s1_perms, Some(Perms { read: true, write: false, exec: true }));
+    assert_eq!((r.s2_perms, r.ipa), (None, 0));
+}
+
+#[test]
 fn s1_walk_traces_one_step_per_level_with_descriptor_addresses() {
     let (mut tt, cfg, path) = s1_4k_page(VA, PA, 0);
     let mut trace = VecTrace::new();
@@ -878,6 +888,16 @@ fn s2(cfg: &S2Cfg, tt: &mut Tt, ipa: u64, acc: Access) -> Result<WalkResult, Fau
 }
 
 #[test]
+fn s2_only_result_has_stage_2_permissions_and_the_input_as_ipa() {
+    let (mut tt, cfg, _) = s2_4k_page(IPA, PA, S2AP_R | XN1);
+
+    let r = s2(&cfg, &mut tt, IPA, READ).unwrap();
+
+    assert_eq!(r.s2_perms, Some(Perms { read: true, write: false, exec: false }));
+    assert_eq!((r.s1_perms, r.ipa), (None, IPA));
+}
+
+#[test]
 fn s2_page_translates_with_s2ap_permissions_and_configured_output_pas() {
     let (mut tt, mut cfg, path) = s2_4k_page(IPA, PA, S2AP_R);
     cfg.out_pas = Pas::Realm;
@@ -1141,6 +1161,20 @@ fn nested_translates_through_both_stages_and_intersects_permissions() {
     assert_eq!((r.oa, r.size, r.level, r.pas), (PA_DATA | 0xabc, 0x1000, 3, Pas::NonSecure));
     // Stage 1 AP=01 denies privileged execution; stage 2 allows everything.
     assert_eq!(r.perms, Perms { read: true, write: true, exec: false });
+}
+
+#[test]
+fn nested_result_keeps_each_stage_permissions_and_the_ipa_of_the_input_address() {
+    let mut n = nested(AP_EL0 | AP_RO);
+    n.tt.put(n.s2_data_leaf, PA_DATA | PAGE | AF | S2AP_R | XN1);
+
+    let r = n.walk(VA, UREAD, &mut VecTrace::new()).unwrap();
+
+    // Stage 1 AP=11: read-only, executable unprivileged; stage 2 S2AP=01, XN: read only.
+    assert_eq!(r.s1_perms, Some(Perms { read: true, write: false, exec: true }));
+    assert_eq!(r.s2_perms, Some(Perms { read: true, write: false, exec: false }));
+    assert_eq!(r.perms, Perms { read: true, write: false, exec: false });
+    assert_eq!(r.ipa, IPA_DATA | (VA & 0xfff));
 }
 
 #[test]
