@@ -216,7 +216,7 @@ impl Smmu {
             cs::SIG_IRQ => {
                 // The zero check covers the whole MSIAddr field, before OAS truncation.
                 if caps.msi && b.msiaddr() != 0 {
-                    let addr = (b.msiaddr() << 2) & oas_mask(caps.oas_bits);
+                    let addr = cmd.msi_address() & oas_mask(caps.oas_bits);
                     let pas =
                         if sec == SecSid::Realm && b.msi_ns() { Pas::NonSecure } else { sec.pas() };
                     let data = b.msidata() as u32;

@@ -138,7 +138,7 @@ pub fn scope_of(
     let vmid = b.vmid() as u16;
     let asid = b.asid() as u16;
     let ds = cfg.idr5().ds();
-    let va = || Some(tlbi_range(cmd, canonical_va(b.address() << 12), ds));
+    let va = || Some(tlbi_range(cmd, canonical_va(cmd.tlbi_address()), ds));
     let config = |scope| Some(Invalidation::Config { sec: cfgi_target(queue, b.ssec()), scope });
     let tlb = |sec, els, stages, vmid, asid, range| {
         Some(Invalidation::Tlb(TlbScope { sec, els, stages, vmid, asid, range }))
@@ -181,7 +181,7 @@ pub fn scope_of(
         op::TLBI_S_S12_VMALL => tlb(SecSid::Secure, el1, all, Some(vmid), Any, None),
         op::TLBI_S2_IPA | op::TLBI_S_S2_IPA => {
             let sec = if b.opcode() as u8 == op::TLBI_S2_IPA { nsr } else { SecSid::Secure };
-            let range = tlbi_range(cmd, b.ipa() << 12, ds);
+            let range = tlbi_range(cmd, cmd.tlbi_ipa(), ds);
             tlb(sec, el1, StageSet::S2, Some(vmid), Any, Some(range))
         }
         op::TLBI_NSNH_ALL => tlb(nsr, el1, all, None, Any, None),

@@ -61,6 +61,23 @@ bitfield::bitfield! {
     pub stag, set_stag: 79, 64;
 }
 
+impl Cmd {
+    /// CMD_SYNC MSIAddress: the MSIAddr field [55:2] as an address.
+    pub fn msi_address(&self) -> u64 {
+        self.bits().msiaddr() << 2
+    }
+
+    /// TLBI VA / ATC_INV Address: the Address field [63:12] as an address.
+    pub fn tlbi_address(&self) -> u64 {
+        self.bits().address() << 12
+    }
+
+    /// TLBI_S2_IPA IPA: the IPA field [55:12] as an address.
+    pub fn tlbi_ipa(&self) -> u64 {
+        self.bits().ipa() << 12
+    }
+}
+
 /// Byte size of a command.
 pub const CMD_SIZE: u64 = 16;
 

@@ -85,7 +85,12 @@ fn fetch_fields(kind: FetchKind, raw: &[u64], out: &mut String) {
         FetchKind::L1Cd => {
             let d = L1Cd::from_words(words(raw));
             let b = d.bits();
-            let _ = write!(out, " V={} L2Ptr={:#x}", u8::from(b.v()), b.l2ptr() << 12);
+            let _ = write!(
+                out,
+                " V={} L2Ptr={:#x}",
+                u8::from(b.v()),
+                b.l2ptr() << crate::spec::table::L1CD_L2PTR_SHIFT
+            );
         }
         FetchKind::Cd => {
             let c = Cd::from_words(words(raw));
