@@ -5,96 +5,22 @@
 //! CMDQ_ERR, an event queue with no memory behind it gives EVENTQ_ABT_ERR, and an MSI address
 //! with no memory behind it gives MSI_*_ABT_ERR.
 
+mod common;
+
+use common::*;
 use smmu::irq;
-use smmu::{Pas, PhysMem, SecSid, Smmu, SmmuConfig, SparseMem, TraceEvent, Txn, VecTrace, Window};
+use smmu::{Pas, SecSid, SmmuConfig, TraceEvent, Txn};
 
-// Register offsets (Linux arm-smmu-v3.h); the Secure ones are +0x8000.
-const CR0: u64 = 0x20;
-const IRQ_CTRL: u64 = 0x50;
-const IRQ_CTRLACK: u64 = 0x54;
-const GERROR: u64 = 0x60;
-const GERRORN: u64 = 0x64;
-const GERROR_IRQ_CFG0: u64 = 0x68;
-const GERROR_IRQ_CFG1: u64 = 0x70;
-const STRTAB_BASE: u64 = 0x80;
-const STRTAB_BASE_CFG: u64 = 0x88;
-const CMDQ_BASE: u64 = 0x90;
-const CMDQ_PROD: u64 = 0x98;
-const EVENTQ_BASE: u64 = 0xa0;
-const EVENTQ_IRQ_CFG0: u64 = 0xb0;
-const EVENTQ_IRQ_CFG1: u64 = 0xb8;
-const S: u64 = 0x8000;
-
-const SMMUEN: u64 = 1 << 0;
-const EVENTQEN: u64 = 1 << 2;
-const CMDQEN: u64 = 1 << 3;
-const GERROR_IRQEN: u64 = 1 << 0;
-const EVENTQ_IRQEN: u64 = 1 << 2;
-const CMDQ_ERR: u64 = 1 << 0;
-const EVENTQ_ABT_ERR: u64 = 1 << 2;
-const MSI_EVENTQ_ABT_ERR: u64 = 1 << 5;
-const MSI_GERROR_ABT_ERR: u64 = 1 << 7;
-/// SMMU_IDR0.MSI.
-const IDR0_MSI: u32 = 1 << 13;
-
-const RAM: u64 = 0x4000_0000;
-const SRAM: u64 = 0x0e00_0000;
 /// Offsets of the tables inside RAM (or Secure RAM).
 const STRTAB: u64 = 0x80_0000;
 const CMDQ: u64 = 0x81_0000;
 const EVENTQ: u64 = 0x82_0000;
 const MSI_TARGET: u64 = 0x83_0000;
-/// Not backed by memory.
-const NO_MEMORY: u64 = 0x1000_0000;
 
 const ILLEGAL: u64 = 0x07;
 const CMD_SYNC_SIG_IRQ: u64 = 0x1046;
 
-struct Machine {
-    smmu: Smmu,
-    mem: SparseMem,
-    trace: VecTrace,
-}
-
 impl Machine {
-    fn new(cfg: SmmuConfig) -> Self {
-        let mut mem = SparseMem::new();
-        mem.add_window(Window { name: "ram", base: RAM, size: 512 << 20, pas_mask: 0xf }).unwrap();
-        mem.add_window(Window {
-            name: "secure-ram",
-            base: SRAM,
-            size: 16 << 20,
-            pas_mask: Pas::Secure.bit() | Pas::Root.bit(),
-        })
-        .unwrap();
-        Machine { smmu: Smmu::new(cfg), mem, trace: VecTrace::new() }
-    }
-    fn read(&mut self, offset: u64, pas: Pas) -> u64 {
-        self.smmu.mmio_read(offset, 4, pas, &mut self.mem, &mut self.trace).unwrap()
-    }
-    fn write(&mut self, offset: u64, size: u8, value: u64, pas: Pas) {
-        self.smmu.mmio_write(offset, size, value, pas, &mut self.mem, &mut self.trace).unwrap()
-    }
-    fn readl(&mut self, offset: u64) -> u64 {
-        self.read(offset, Pas::NonSecure)
-    }
-    fn writel(&mut self, offset: u64, value: u64) {
-        self.write(offset, 4, value, Pas::NonSecure)
-    }
-    fn writeq(&mut self, offset: u64, value: u64) {
-        self.write(offset, 8, value, Pas::NonSecure)
-    }
-    fn ram_writeq(&mut self, pa: u64, pas: Pas, value: u64) {
-        self.mem.write(pa, pas, &value.to_le_bytes()).unwrap();
-    }
-    fn ram_readl(&mut self, pa: u64, pas: Pas) -> u32 {
-        let mut b = [0u8; 4];
-        self.mem.read(pa, pas, &mut b).unwrap();
-        u32::from_le_bytes(b)
-    }
-    fn irqs(&mut self) -> Vec<u8> {
-        self.smmu.take_irqs()
-    }
     fn msis(&mut self) -> Vec<(u64, u32, Pas)> {
         self.trace
             .take()
@@ -111,7 +37,7 @@ impl Machine {
         self.writeq(STRTAB_BASE, RAM + STRTAB);
         self.writel(STRTAB_BASE_CFG, 5);
         self.writeq(EVENTQ_BASE, eventq | 4);
-        self.writel(CR0, SMMUEN | EVENTQEN);
+        self.writel(CR0, CR0_SMMUEN | CR0_EVENTQEN);
     }
     /// A DMA by Non-secure StreamID `sid` (C_BAD_STE with an all-invalid Stream table).
     fn fault(&mut self, sid: u32) {
@@ -123,7 +49,7 @@ impl Machine {
         self.ram_writeq(RAM + CMDQ, Pas::NonSecure, ILLEGAL);
         self.writeq(CMDQ_BASE, (RAM + CMDQ) | 4);
         let cr0 = self.readl(CR0);
-        self.writel(CR0, cr0 | CMDQEN);
+        self.writel(CR0, cr0 | CR0_CMDQEN);
         self.writel(CMDQ_PROD, 1);
     }
 }
@@ -145,9 +71,9 @@ fn qemu_virt_with_msi() -> Machine {
 #[test]
 fn an_error_toggles_gerror_and_pulses_the_gerror_line() {
     let mut m = Machine::new(SmmuConfig::qemu_virt());
-    m.writel(IRQ_CTRL, GERROR_IRQEN);
+    m.writel(IRQ_CTRL, IRQ_CTRL_GERROR_IRQEN);
     m.cmdq_error();
-    assert_eq!(m.readl(GERROR), CMDQ_ERR);
+    assert_eq!(m.readl(GERROR), GERROR_CMDQ_ERR);
     assert_eq!(m.readl(GERRORN), 0);
     assert_eq!(m.irqs(), vec![irq::NS_GERROR]);
 }
@@ -155,21 +81,21 @@ fn an_error_toggles_gerror_and_pulses_the_gerror_line() {
 #[test]
 fn an_active_error_is_raised_again_only_after_acknowledge() {
     let mut m = Machine::new(SmmuConfig::qemu_virt());
-    m.writel(IRQ_CTRL, GERROR_IRQEN);
+    m.writel(IRQ_CTRL, IRQ_CTRL_GERROR_IRQEN);
     m.ns_translation(NO_MEMORY);
     m.fault(1);
-    assert_eq!(m.readl(GERROR), EVENTQ_ABT_ERR);
+    assert_eq!(m.readl(GERROR), GERROR_EVENTQ_ABT_ERR);
     assert_eq!(m.irqs(), vec![irq::NS_GERROR]);
     // Still active: another occurrence is not logged.
     m.fault(2);
-    assert_eq!(m.readl(GERROR), EVENTQ_ABT_ERR);
+    assert_eq!(m.readl(GERROR), GERROR_EVENTQ_ABT_ERR);
     assert_eq!(m.irqs(), Vec::<u8>::new());
     // Acknowledged (GERRORN toggled to match): the next abort toggles GERROR back to 0.
-    m.writel(GERRORN, EVENTQ_ABT_ERR);
+    m.writel(GERRORN, GERROR_EVENTQ_ABT_ERR);
     assert_eq!(m.readl(GERROR) ^ m.readl(GERRORN), 0);
     m.fault(3);
     assert_eq!(m.readl(GERROR), 0);
-    assert_eq!(m.readl(GERROR) ^ m.readl(GERRORN), EVENTQ_ABT_ERR, "active again");
+    assert_eq!(m.readl(GERROR) ^ m.readl(GERRORN), GERROR_EVENTQ_ABT_ERR, "active again");
     assert_eq!(m.irqs(), vec![irq::NS_GERROR]);
 }
 
@@ -177,7 +103,7 @@ fn an_active_error_is_raised_again_only_after_acknowledge() {
 fn gerror_irqen_clear_toggles_gerror_without_interrupt() {
     let mut m = Machine::new(SmmuConfig::qemu_virt());
     m.cmdq_error();
-    assert_eq!(m.readl(GERROR), CMDQ_ERR);
+    assert_eq!(m.readl(GERROR), GERROR_CMDQ_ERR);
     assert_eq!(m.irqs(), Vec::<u8>::new());
 }
 
@@ -185,8 +111,8 @@ fn gerror_irqen_clear_toggles_gerror_without_interrupt() {
 fn enabling_gerror_irqen_later_does_not_deliver_an_earlier_error() {
     let mut m = Machine::new(SmmuConfig::qemu_virt());
     m.cmdq_error();
-    m.writel(IRQ_CTRL, GERROR_IRQEN);
-    assert_eq!(m.readl(IRQ_CTRLACK), GERROR_IRQEN);
+    m.writel(IRQ_CTRL, IRQ_CTRL_GERROR_IRQEN);
+    assert_eq!(m.readl(IRQ_CTRLACK), IRQ_CTRL_GERROR_IRQEN);
     assert_eq!(m.irqs(), Vec::<u8>::new());
 }
 
@@ -205,7 +131,7 @@ fn eventq_irqen_gates_the_eventq_line() {
     m.ns_translation(RAM + EVENTQ);
     m.fault(1);
     assert_eq!(m.irqs(), Vec::<u8>::new());
-    m.writel(IRQ_CTRL, EVENTQ_IRQEN);
+    m.writel(IRQ_CTRL, IRQ_CTRL_EVENTQ_IRQEN);
     // Still non-empty: enabling does not deliver the earlier record, nor does the next one.
     m.fault(2);
     assert_eq!(m.irqs(), Vec::<u8>::new());
@@ -219,7 +145,7 @@ fn eventq_msi_writes_irq_cfg1_at_irq_cfg0_and_the_line_still_pulses() {
     let mut m = full();
     m.writeq(EVENTQ_IRQ_CFG0, RAM + MSI_TARGET);
     m.writel(EVENTQ_IRQ_CFG1, 0xfeed_0001);
-    m.writel(IRQ_CTRL, EVENTQ_IRQEN);
+    m.writel(IRQ_CTRL, IRQ_CTRL_EVENTQ_IRQEN);
     m.ns_translation(RAM + EVENTQ);
     m.trace.take();
     m.fault(1);
@@ -233,7 +159,7 @@ fn eventq_msi_works_on_qemu_virt_with_the_msi_bit() {
     let mut m = qemu_virt_with_msi();
     m.writeq(EVENTQ_IRQ_CFG0, RAM + MSI_TARGET);
     m.writel(EVENTQ_IRQ_CFG1, 0x42);
-    m.writel(IRQ_CTRL, EVENTQ_IRQEN);
+    m.writel(IRQ_CTRL, IRQ_CTRL_EVENTQ_IRQEN);
     m.ns_translation(RAM + EVENTQ);
     m.fault(1);
     assert_eq!(m.ram_readl(RAM + MSI_TARGET, Pas::NonSecure), 0x42);
@@ -244,7 +170,7 @@ fn gerror_msi_writes_irq_cfg1_at_irq_cfg0() {
     let mut m = full();
     m.writeq(GERROR_IRQ_CFG0, RAM + MSI_TARGET + 4);
     m.writel(GERROR_IRQ_CFG1, 0x6e77);
-    m.writel(IRQ_CTRL, GERROR_IRQEN);
+    m.writel(IRQ_CTRL, IRQ_CTRL_GERROR_IRQEN);
     m.trace.take();
     m.cmdq_error();
     assert_eq!(m.ram_readl(RAM + MSI_TARGET + 4, Pas::NonSecure), 0x6e77);
@@ -257,7 +183,7 @@ fn msi_address_zero_sends_no_msi() {
     let mut m = full();
     m.writel(EVENTQ_IRQ_CFG1, 0x1234);
     m.writel(GERROR_IRQ_CFG1, 0x5678);
-    m.writel(IRQ_CTRL, GERROR_IRQEN | EVENTQ_IRQEN);
+    m.writel(IRQ_CTRL, IRQ_CTRL_GERROR_IRQEN | IRQ_CTRL_EVENTQ_IRQEN);
     m.ns_translation(RAM + EVENTQ);
     m.fault(1);
     m.cmdq_error();
@@ -269,10 +195,10 @@ fn msi_address_zero_sends_no_msi() {
 fn a_failed_eventq_msi_raises_msi_eventq_abt_err() {
     let mut m = full();
     m.writeq(EVENTQ_IRQ_CFG0, NO_MEMORY);
-    m.writel(IRQ_CTRL, GERROR_IRQEN | EVENTQ_IRQEN);
+    m.writel(IRQ_CTRL, IRQ_CTRL_GERROR_IRQEN | IRQ_CTRL_EVENTQ_IRQEN);
     m.ns_translation(RAM + EVENTQ);
     m.fault(1);
-    assert_eq!(m.readl(GERROR), MSI_EVENTQ_ABT_ERR);
+    assert_eq!(m.readl(GERROR), GERROR_MSI_EVENTQ_ABT_ERR);
     assert_eq!(m.irqs(), vec![irq::NS_GERROR, irq::NS_EVENTQ]);
 }
 
@@ -280,10 +206,10 @@ fn a_failed_eventq_msi_raises_msi_eventq_abt_err() {
 fn a_failed_gerror_msi_raises_msi_gerror_abt_err_without_recursing() {
     let mut m = full();
     m.writeq(GERROR_IRQ_CFG0, NO_MEMORY);
-    m.writel(IRQ_CTRL, GERROR_IRQEN);
+    m.writel(IRQ_CTRL, IRQ_CTRL_GERROR_IRQEN);
     m.trace.take();
     m.cmdq_error();
-    assert_eq!(m.readl(GERROR), CMDQ_ERR | MSI_GERROR_ABT_ERR);
+    assert_eq!(m.readl(GERROR), GERROR_CMDQ_ERR | GERROR_MSI_GERROR_ABT_ERR);
     assert_eq!(m.msis().len(), 1);
     assert_eq!(m.irqs(), vec![irq::NS_GERROR]);
 }
@@ -292,7 +218,7 @@ fn a_failed_gerror_msi_raises_msi_gerror_abt_err_without_recursing() {
 fn irq_cfg_registers_are_guarded_by_their_enable() {
     let mut m = full();
     m.writeq(EVENTQ_IRQ_CFG0, RAM + MSI_TARGET);
-    m.writel(IRQ_CTRL, EVENTQ_IRQEN);
+    m.writel(IRQ_CTRL, IRQ_CTRL_EVENTQ_IRQEN);
     // SMMUv3.2: IGNORED while EVENTQ_IRQEN is set.
     m.writeq(EVENTQ_IRQ_CFG0, RAM + MSI_TARGET + 0x40);
     m.ns_translation(RAM + EVENTQ);
@@ -306,7 +232,7 @@ fn without_idr0_msi_the_irq_cfg_registers_are_res0_and_no_msi_is_sent() {
     let mut m = Machine::new(SmmuConfig::qemu_virt());
     m.writeq(EVENTQ_IRQ_CFG0, RAM + MSI_TARGET);
     assert_eq!(m.readl(EVENTQ_IRQ_CFG0), 0);
-    m.writel(IRQ_CTRL, EVENTQ_IRQEN);
+    m.writel(IRQ_CTRL, IRQ_CTRL_EVENTQ_IRQEN);
     m.ns_translation(RAM + EVENTQ);
     m.fault(1);
     assert_eq!(m.msis(), vec![]);
@@ -319,13 +245,13 @@ fn without_idr0_msi_the_irq_cfg_registers_are_res0_and_no_msi_is_sent() {
 #[test]
 fn non_secure_lines_are_qemus_0_2_3() {
     let mut m = Machine::new(SmmuConfig::qemu_virt());
-    m.writel(IRQ_CTRL, GERROR_IRQEN | EVENTQ_IRQEN);
+    m.writel(IRQ_CTRL, IRQ_CTRL_GERROR_IRQEN | IRQ_CTRL_EVENTQ_IRQEN);
     m.ns_translation(RAM + EVENTQ);
     m.fault(1);
     m.ram_writeq(RAM + CMDQ, Pas::NonSecure, CMD_SYNC_SIG_IRQ);
     m.ram_writeq(RAM + CMDQ + 16, Pas::NonSecure, ILLEGAL);
     m.writeq(CMDQ_BASE, (RAM + CMDQ) | 4);
-    m.writel(CR0, SMMUEN | EVENTQEN | CMDQEN);
+    m.writel(CR0, CR0_SMMUEN | CR0_EVENTQEN | CR0_CMDQEN);
     m.writel(CMDQ_PROD, 2);
     assert_eq!(m.irqs(), vec![0, 2, 3]);
 }
@@ -338,19 +264,19 @@ fn secure_lines_are_4_5_6_and_secure_msis_target_the_secure_pas() {
     m.ram_writeq(SRAM + CMDQ + 16, Pas::Secure, ILLEGAL);
     sec(&mut m, EVENTQ_IRQ_CFG0, 8, SRAM + MSI_TARGET);
     sec(&mut m, EVENTQ_IRQ_CFG1, 4, 0x5ec0);
-    sec(&mut m, IRQ_CTRL, 4, GERROR_IRQEN | EVENTQ_IRQEN);
+    sec(&mut m, IRQ_CTRL, 4, IRQ_CTRL_GERROR_IRQEN | IRQ_CTRL_EVENTQ_IRQEN);
     sec(&mut m, STRTAB_BASE, 8, SRAM + STRTAB);
     sec(&mut m, STRTAB_BASE_CFG, 4, 5);
     sec(&mut m, EVENTQ_BASE, 8, (SRAM + EVENTQ) | 4);
     sec(&mut m, CMDQ_BASE, 8, (SRAM + CMDQ) | 4);
-    sec(&mut m, CR0, 4, SMMUEN | EVENTQEN | CMDQEN);
+    sec(&mut m, CR0, 4, CR0_SMMUEN | CR0_EVENTQEN | CR0_CMDQEN);
     let txn = Txn { sec_sid: SecSid::Secure, ns: false, ..Txn::ns(1, 0x1000, 4, true) };
     m.smmu.translate(&txn, &mut m.mem, &mut m.trace).unwrap_err();
     sec(&mut m, CMDQ_PROD, 4, 2);
     assert_eq!(m.irqs(), vec![4, 5, 6]);
     assert_eq!(m.msis(), vec![(SRAM + MSI_TARGET, 0x5ec0, Pas::Secure)]);
     assert_eq!(m.ram_readl(SRAM + MSI_TARGET, Pas::Secure), 0x5ec0);
-    assert_eq!(m.read(S + GERROR, Pas::Secure), CMDQ_ERR);
+    assert_eq!(m.read(S + GERROR, Pas::Secure), GERROR_CMDQ_ERR);
     assert_eq!(m.readl(GERROR), 0, "the Non-secure GERROR is untouched");
 }
 
@@ -358,13 +284,13 @@ fn secure_lines_are_4_5_6_and_secure_msis_target_the_secure_pas() {
 fn the_secure_gerror_is_invisible_to_the_non_secure_pas() {
     let mut m = full();
     m.write(S + CMDQ_BASE, 8, (RAM + CMDQ) | 4, Pas::Secure);
-    m.write(S + CR0, 4, CMDQEN, Pas::Secure);
+    m.write(S + CR0, 4, CR0_CMDQEN, Pas::Secure);
     m.ram_writeq(RAM + CMDQ, Pas::Secure, ILLEGAL);
     m.write(S + CMDQ_PROD, 4, 1, Pas::Secure);
-    assert_eq!(m.read(S + GERROR, Pas::Secure), CMDQ_ERR);
+    assert_eq!(m.read(S + GERROR, Pas::Secure), GERROR_CMDQ_ERR);
     assert_eq!(m.read(S + GERROR, Pas::NonSecure), 0, "RAZ from the Non-secure PAS");
     // A Non-secure write to S_GERRORN is ignored: the error stays active.
-    m.write(S + GERRORN, 4, CMDQ_ERR, Pas::NonSecure);
+    m.write(S + GERRORN, 4, GERROR_CMDQ_ERR, Pas::NonSecure);
     assert_eq!(m.read(S + GERRORN, Pas::Secure), 0);
 }
 
@@ -373,12 +299,12 @@ fn the_realm_eventq_line_is_7() {
     // The Realm register pages are not modelled yet: program the Realm bank directly.
     let mut m = full();
     let b = m.smmu.bank_mut(SecSid::Realm);
-    b.irq_ctrl = (GERROR_IRQEN | EVENTQ_IRQEN) as u32;
+    b.irq_ctrl = (IRQ_CTRL_GERROR_IRQEN | IRQ_CTRL_EVENTQ_IRQEN) as u32;
     b.irq_ctrlack = b.irq_ctrl;
     b.strtab_base = RAM + STRTAB;
     b.strtab_base_cfg = 5;
     b.eventq.base = (RAM + EVENTQ) | 4;
-    b.cr0 = (SMMUEN | EVENTQEN) as u32;
+    b.cr0 = (CR0_SMMUEN | CR0_EVENTQEN) as u32;
     b.cr0ack = b.cr0;
     let txn = Txn { sec_sid: SecSid::Realm, ns: false, ..Txn::ns(1, 0x1000, 4, true) };
     m.smmu.translate(&txn, &mut m.mem, &mut m.trace).unwrap_err();

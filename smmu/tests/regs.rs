@@ -1,81 +1,11 @@
 //! The register interface and command queue through the public API, as a driver or a qtest
 //! script sees them.
 
+mod common;
+
+use common::*;
 use proptest::prelude::*;
-use smmu::{Pas, PhysMem, SecSid, Smmu, SmmuConfig, SparseMem, TraceEvent, VecTrace, Window};
-
-// Register offsets (Linux arm-smmu-v3.h, TF-A smmu_v3.h).
-const IDR0: u64 = 0x00;
-const IDR1: u64 = 0x04;
-const CR0: u64 = 0x20;
-const CR0ACK: u64 = 0x24;
-const CR1: u64 = 0x28;
-const CR2: u64 = 0x2c;
-const GBPA: u64 = 0x44;
-const IRQ_CTRL: u64 = 0x50;
-const IRQ_CTRLACK: u64 = 0x54;
-const GERROR: u64 = 0x60;
-const GERRORN: u64 = 0x64;
-const STRTAB_BASE: u64 = 0x80;
-const STRTAB_BASE_CFG: u64 = 0x88;
-const CMDQ_BASE: u64 = 0x90;
-const CMDQ_PROD: u64 = 0x98;
-const CMDQ_CONS: u64 = 0x9c;
-const EVENTQ_BASE: u64 = 0xa0;
-const EVENTQ_PROD_P1: u64 = 0x100a8;
-const EVENTQ_CONS_P1: u64 = 0x100ac;
-const S_IDR1: u64 = 0x8004;
-const S_INIT: u64 = 0x803c;
-const S_GBPA: u64 = 0x8044;
-
-struct Machine {
-    smmu: Smmu,
-    mem: SparseMem,
-    trace: VecTrace,
-}
-
-impl Machine {
-    fn new(cfg: SmmuConfig) -> Self {
-        let mut mem = SparseMem::new();
-        // virt: RAM at 0x40000000 for every PAS, Secure RAM at 0x0e000000.
-        mem.add_window(Window { name: "ram", base: 0x4000_0000, size: 512 << 20, pas_mask: 0xf })
-            .unwrap();
-        mem.add_window(Window {
-            name: "secure-ram",
-            base: 0x0e00_0000,
-            size: 16 << 20,
-            pas_mask: Pas::Secure.bit() | Pas::Root.bit(),
-        })
-        .unwrap();
-        Machine { smmu: Smmu::new(cfg), mem, trace: VecTrace::new() }
-    }
-    fn readl(&mut self, offset: u64) -> u64 {
-        self.smmu.mmio_read(offset, 4, Pas::NonSecure, &mut self.mem, &mut self.trace).unwrap()
-    }
-    fn writel(&mut self, offset: u64, value: u64) {
-        self.smmu
-            .mmio_write(offset, 4, value, Pas::NonSecure, &mut self.mem, &mut self.trace)
-            .unwrap()
-    }
-    fn writeq(&mut self, offset: u64, value: u64) {
-        self.smmu
-            .mmio_write(offset, 8, value, Pas::NonSecure, &mut self.mem, &mut self.trace)
-            .unwrap()
-    }
-    fn readl_s(&mut self, offset: u64) -> u64 {
-        self.smmu.mmio_read(offset, 4, Pas::Secure, &mut self.mem, &mut self.trace).unwrap()
-    }
-    fn writel_s(&mut self, offset: u64, value: u64) {
-        self.smmu.mmio_write(offset, 4, value, Pas::Secure, &mut self.mem, &mut self.trace).unwrap()
-    }
-    /// A CPU store to RAM (qtest `writeq` to memory).
-    fn ram_writeq(&mut self, pa: u64, value: u64) {
-        self.mem.write(pa, Pas::NonSecure, &value.to_le_bytes()).unwrap();
-    }
-    fn irqs(&mut self) -> Vec<u8> {
-        self.smmu.take_irqs()
-    }
-}
+use smmu::{Pas, SecSid, SmmuConfig, TraceEvent};
 
 /// Appendix B of the QEMU reference: the command part of the interactive fault scenario,
 /// observed on QEMU 11.0-dev (ece408818d27), with the same writes and the same results.
@@ -91,13 +21,13 @@ fn qemu_appendix_b_command_queue_scenario() {
     assert_eq!(m.irqs(), Vec::<u8>::new());
 
     // CMD_SYNC CS=SIG_IRQ at CMDQ[0]: "IRQ raise 2", CONS = 1.
-    m.ram_writeq(0x4801_0000, 0x1046);
+    m.ram_writeq(0x4801_0000, Pas::NonSecure, 0x1046);
     m.writel(CMDQ_PROD, 1);
     assert_eq!(m.irqs(), vec![2]);
     assert_eq!(m.readl(CMDQ_CONS), 0x1);
 
     // Opcode 0x07 at CMDQ[1]: "IRQ raise 3", CONS 0x01000001, GERROR 0x1.
-    m.ram_writeq(0x4801_0010, 0x07);
+    m.ram_writeq(0x4801_0010, Pas::NonSecure, 0x07);
     m.writel(CMDQ_PROD, 2);
     assert_eq!(m.irqs(), vec![3]);
     assert_eq!(m.readl(CMDQ_CONS), 0x0100_0001);
@@ -145,15 +75,15 @@ fn linux_bring_up(cfg: SmmuConfig) {
     let cmds: &[(u64, u64)] = &[(0x04, 31), (0x30, 0), (0x46, 0)];
     for (i, (w0, w1)) in cmds.iter().enumerate() {
         let pa = 0x4010_0000 + 16 * i as u64;
-        m.ram_writeq(pa, *w0);
-        m.ram_writeq(pa + 8, *w1);
+        m.ram_writeq(pa, Pas::NonSecure, *w0);
+        m.ram_writeq(pa + 8, Pas::NonSecure, *w1);
     }
     m.writel(CMDQ_PROD, cmds.len() as u64);
     assert_eq!(m.readl(CMDQ_CONS), cmds.len() as u64);
 
     m.writeq(EVENTQ_BASE, 0x4020_0000 | 7);
-    m.writel(EVENTQ_PROD_P1, 0);
-    m.writel(EVENTQ_CONS_P1, 0);
+    m.writel(EVENTQ_PROD, 0);
+    m.writel(EVENTQ_CONS, 0);
     m.writel(CR0, 0xc);
     assert_eq!(m.readl(CR0ACK), 0xc);
     m.writel(IRQ_CTRL, 0x5);
@@ -183,11 +113,11 @@ fn linux_bring_up_on_full() {
 #[test]
 fn tf_a_secure_init_sequence() {
     let mut m = Machine::new(SmmuConfig::full());
-    assert_ne!(m.readl_s(S_IDR1) & (1 << 31), 0, "SECURE_IMPL");
+    assert_ne!(m.readl_s(S + IDR1) & (1 << 31), 0, "SECURE_IMPL");
     m.writel_s(S_INIT, 0x1);
     assert_eq!(m.readl_s(S_INIT) & 0x1, 0);
-    m.writel_s(S_GBPA, (1 << 31) | (1 << 20));
-    assert_eq!(m.readl_s(S_GBPA) & (1 << 31), 0);
+    m.writel_s(S + GBPA, (1 << 31) | (1 << 20));
+    assert_eq!(m.readl_s(S + GBPA) & (1 << 31), 0);
     assert!(m.smmu.bank(SecSid::Secure).gbpa().abort());
     assert!(!m.smmu.bank(SecSid::NonSecure).gbpa().abort());
 }
