@@ -299,7 +299,8 @@ mod tests {
     //! TTL128 bit 71, SCALE[25] with DS).
 
     use super::*;
-    use crate::{SmmuConfig, SparseMem, VecTrace, Window};
+    use crate::SmmuConfig;
+    use crate::regs::rig::Rig;
 
     const SSEC: u64 = 1 << 10;
     const SYNC_NONE: u64 = 0x0046;
@@ -701,38 +702,7 @@ mod tests {
     const Q: u64 = 0x4801_0000;
     const SQ: u64 = 0x0e01_0000;
 
-    struct Rig {
-        smmu: Smmu,
-        mem: SparseMem,
-        trace: VecTrace,
-    }
-
     impl Rig {
-        fn new(cfg: SmmuConfig) -> Self {
-            let mut mem = SparseMem::new();
-            mem.add_window(Window { name: "ram", base: 0x4000_0000, size: 1 << 28, pas_mask: 0xf })
-                .unwrap();
-            mem.add_window(Window {
-                name: "secure-ram",
-                base: 0x0e00_0000,
-                size: 16 << 20,
-                pas_mask: Pas::Secure.bit() | Pas::Root.bit(),
-            })
-            .unwrap();
-            Rig { smmu: Smmu::new(cfg), mem, trace: VecTrace::new() }
-        }
-        fn w(&mut self, offset: u64, size: u8, value: u64, pas: Pas) {
-            self.smmu.mmio_write(offset, size, value, pas, &mut self.mem, &mut self.trace).unwrap();
-        }
-        fn r(&mut self, offset: u64, size: u8, pas: Pas) -> u64 {
-            self.smmu.mmio_read(offset, size, pas, &mut self.mem, &mut self.trace).unwrap()
-        }
-        fn w32(&mut self, offset: u64, value: u64) {
-            self.w(offset, 4, value, Pas::NonSecure);
-        }
-        fn r32(&mut self, offset: u64) -> u64 {
-            self.r(offset, 4, Pas::NonSecure)
-        }
         /// Writes command `index` of a queue at `base` in `pas`.
         fn put_at(&mut self, base: u64, pas: Pas, index: u64, w0: u64, w1: u64) {
             let mut bytes = [0u8; 16];
@@ -745,7 +715,7 @@ mod tests {
         }
         /// CMDQ_BASE = `base` | LOG2SIZE, then CR0.CMDQEN.
         fn enable_at(&mut self, base: u64, log2size: u64) {
-            self.w(0x90, 8, base | log2size, Pas::NonSecure);
+            self.w64(0x90, base | log2size);
             self.w32(0x20, 0x8);
         }
         fn enable(&mut self, log2size: u64) {
@@ -975,7 +945,7 @@ mod tests {
     fn nothing_is_consumed_while_cmdqen_is_clear() {
         let mut rig = qemu();
         rig.put(0, SYNC_IRQ, 0);
-        rig.w(0x90, 8, Q | 4, Pas::NonSecure);
+        rig.w64(0x90, Q | 4);
         rig.prod(1);
         assert_eq!(rig.cons(), 0);
         rig.w32(0x20, 0x8);
@@ -1048,7 +1018,7 @@ mod tests {
         }
         rig.put(4, 0x00, 0);
         rig.enable(5);
-        assert_eq!(rig.r(0x90, 8, Pas::NonSecure), Q | 5, "LOG2SIZE reads back as written");
+        assert_eq!(rig.r64(0x90), Q | 5, "LOG2SIZE reads back as written");
         // Wrap bit (bit 2) set, index 0: slots 0-3. Uncapped, 0b100 would be index 4.
         rig.prod(0b100);
         assert_eq!(rig.cons(), 0b100);
@@ -1099,12 +1069,12 @@ mod tests {
         let mut rig = Rig::new(SmmuConfig::full());
         rig.put_at(SQ, Pas::Secure, 0, SYNC_IRQ, 0);
         rig.put_at(SQ, Pas::Secure, 1, 0x07, 0);
-        rig.w(0x8050, 4, 0x1, Pas::Secure);
-        rig.w(0x8090, 8, SQ | 4, Pas::Secure);
-        rig.w(0x8020, 4, 0x8, Pas::Secure);
-        rig.w(0x8098, 4, 2, Pas::Secure);
-        assert_eq!(rig.r(0x809c, 4, Pas::Secure), 0x0100_0001);
-        assert_eq!(rig.r(0x8060, 4, Pas::Secure), 0x1);
+        rig.ws(0x8050, 0x1);
+        rig.write(0x8090, 8, SQ | 4, Pas::Secure).unwrap();
+        rig.ws(0x8020, 0x8);
+        rig.ws(0x8098, 2);
+        assert_eq!(rig.rs(0x809c), 0x0100_0001);
+        assert_eq!(rig.rs(0x8060), 0x1);
         assert_eq!(rig.smmu.take_irqs(), vec![irq::S_CMDQ_SYNC, irq::S_GERROR]);
         assert_eq!(rig.gerror(), 0, "the Non-secure interface is untouched");
     }
@@ -1113,9 +1083,9 @@ mod tests {
     fn a_secure_cmd_sync_msi_goes_to_the_secure_pas() {
         let mut rig = Rig::new(SmmuConfig::full());
         rig.put_at(SQ, Pas::Secure, 0, SYNC_IRQ | 0x7 << 32, 0x0e00_0100);
-        rig.w(0x8090, 8, SQ | 4, Pas::Secure);
-        rig.w(0x8020, 4, 0x8, Pas::Secure);
-        rig.w(0x8098, 4, 1, Pas::Secure);
+        rig.write(0x8090, 8, SQ | 4, Pas::Secure).unwrap();
+        rig.ws(0x8020, 0x8);
+        rig.ws(0x8098, 1);
         assert_eq!(rig.msis(), vec![(0x0e00_0100, 0x7, Pas::Secure)]);
         assert_eq!(rig.word(0x0e00_0100, Pas::Secure), [7, 0, 0, 0]);
     }

@@ -304,4 +304,6 @@ impl Smmu {
 }
 
 #[cfg(test)]
+pub(crate) mod rig;
+#[cfg(test)]
 mod tests;

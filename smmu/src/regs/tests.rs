@@ -1,8 +1,8 @@
 //! Register decode and per-register behaviour. Expected values are written out from the spec
 //! tables (IHI 0070 §6.3) and QEMU's observed values, not computed with our accessors.
 
+use super::rig::Rig;
 use super::*;
-use crate::{SparseMem, VecTrace, Window};
 
 /// A v3.2 configuration with MSI, PRI, ATS, Hyp, BTM and VMW on top of `full()`.
 fn rich() -> SmmuConfig {
@@ -13,45 +13,6 @@ fn rich() -> SmmuConfig {
         idr1: 0x0273_4010,
         aidr: 2,
         ..SmmuConfig::full()
-    }
-}
-
-struct Rig {
-    smmu: Smmu,
-    mem: SparseMem,
-    trace: VecTrace,
-}
-
-impl Rig {
-    fn new(cfg: SmmuConfig) -> Self {
-        let mut mem = SparseMem::new();
-        mem.add_window(Window { name: "ram", base: 0x4000_0000, size: 1 << 28, pas_mask: 0xf })
-            .unwrap();
-        Rig { smmu: Smmu::new(cfg), mem, trace: VecTrace::new() }
-    }
-    fn read(&mut self, offset: u64, size: u8, pas: Pas) -> Result<u64, BusError> {
-        self.smmu.mmio_read(offset, size, pas, &mut self.mem, &mut self.trace)
-    }
-    fn write(&mut self, offset: u64, size: u8, value: u64, pas: Pas) -> Result<(), BusError> {
-        self.smmu.mmio_write(offset, size, value, pas, &mut self.mem, &mut self.trace)
-    }
-    fn r32(&mut self, offset: u64) -> u64 {
-        self.read(offset, 4, Pas::NonSecure).unwrap()
-    }
-    fn w32(&mut self, offset: u64, value: u64) {
-        self.write(offset, 4, value, Pas::NonSecure).unwrap()
-    }
-    fn r64(&mut self, offset: u64) -> u64 {
-        self.read(offset, 8, Pas::NonSecure).unwrap()
-    }
-    fn w64(&mut self, offset: u64, value: u64) {
-        self.write(offset, 8, value, Pas::NonSecure).unwrap()
-    }
-    fn rs(&mut self, offset: u64) -> u64 {
-        self.read(offset, 4, Pas::Secure).unwrap()
-    }
-    fn ws(&mut self, offset: u64, value: u64) {
-        self.write(offset, 4, value, Pas::Secure).unwrap()
     }
 }
 
