@@ -114,15 +114,17 @@ impl Machine {
     pub fn ram_writeq(&mut self, pa: u64, pas: Pas, value: u64) {
         self.mem.write(pa, pas, &value.to_le_bytes()).unwrap();
     }
-    pub fn ram_readl(&mut self, pa: u64, pas: Pas) -> u32 {
-        let mut b = [0u8; 4];
+    /// A CPU load of `N` bytes from memory from `pas`.
+    pub fn ram_read<const N: usize>(&mut self, pa: u64, pas: Pas) -> [u8; N] {
+        let mut b = [0u8; N];
         self.mem.read(pa, pas, &mut b).unwrap();
-        u32::from_le_bytes(b)
+        b
+    }
+    pub fn ram_readl(&mut self, pa: u64, pas: Pas) -> u32 {
+        u32::from_le_bytes(self.ram_read(pa, pas))
     }
     pub fn ram_readq(&mut self, pa: u64, pas: Pas) -> u64 {
-        let mut b = [0u8; 8];
-        self.mem.read(pa, pas, &mut b).unwrap();
-        u64::from_le_bytes(b)
+        u64::from_le_bytes(self.ram_read(pa, pas))
     }
 
     /// The interrupt lines pulsed since the last call.
