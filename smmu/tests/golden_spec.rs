@@ -772,6 +772,14 @@ mod event_records {
         assert_eq!(enc(id::C_BAD_SUBSTREAMID), [0x0000_0010_0000_5008, 0, 0, 0]);
     }
 
+    /// Decoding: the SubstreamID of C_BAD_SUBSTREAMID is valid without SSV (§7.3.9).
+    #[test]
+    fn c_bad_substreamid_decodes_its_substream_without_ssv() {
+        let r = EventRecord::from_words([0x0000_0010_0000_5008, 0, 0, 0]);
+        assert_eq!(r.fields().ssid, Some(5));
+        assert_eq!(r.fields().sid, 0x10);
+    }
+
     #[test]
     fn f_cd_fetch_keeps_reason_gpcf_and_fetch_address() {
         assert_eq!(enc(id::F_CD_FETCH), [D0_SSV | 0x09, 0x0001_1234, 0, FETCH]);

@@ -10,8 +10,9 @@ use crate::spec::cmd::CMD_SIZE;
 use crate::spec::regs::QueueBase;
 use crate::spec::regs::{
     Aidr, CMDQ_CONS_ERR_MASK, Cr0, Cr1, Cr2, GBPA_MASK, Gbpa, ID_BLOCK_WORDS, IRQ_CFG0_ADDR_MASK,
-    IRQ_CFG2_MASK, Idr0, IrqCtrl, Q_IDX_MASK, Q_OVERFLOW_FLAG, QUEUE_BASE_MASK, S_GBPA_MASK, SIdr0,
-    SInit, STRTAB_BASE_CFG_MASK, STRTAB_BASE_MASK, gerror, queue_index_mask, stall_model,
+    IRQ_CFG2_MASK, Idr0, IrqCtrl, PRIQ_ENTRY_SIZE, Q_IDX_MASK, Q_OVERFLOW_FLAG, QUEUE_BASE_MASK,
+    S_GBPA_MASK, SIdr0, SInit, STRTAB_BASE_CFG_MASK, STRTAB_BASE_MASK, gerror, queue_index_mask,
+    stall_model,
 };
 use crate::trace::TraceSink;
 use crate::{Queue, SecSid, Smmu};
@@ -135,10 +136,24 @@ impl Smmu {
         QueueBase(self.banks[sec.index()].cmdq.base).effective(CMD_SIZE, self.cfg.idr1().cmdqs())
     }
 
+    /// Index-and-wrap bits of the PROD/CONS registers of each queue of an interface, for its
+    /// current effective LOG2SIZE: the bits above the wrap bit are RAZ (§6.3.31 and
+    /// siblings), whatever was written and however LOG2SIZE changed since.
+    fn queue_index_masks(&self, sec: SecSid) -> [u32; 3] {
+        let b = &self.banks[sec.index()];
+        let idr1 = self.cfg.idr1();
+        [
+            queue_index_mask(self.cmdq_geometry(sec).1),
+            queue_index_mask(self.eventq_geometry(sec).1),
+            queue_index_mask(QueueBase(b.priq.base).effective(PRIQ_ENTRY_SIZE, idr1.priqs()).1),
+        ]
+    }
+
     /// The value a read of `reg` returns (the whole register for 64-bit ones).
     pub(crate) fn read_reg(&self, sec: SecSid, reg: Reg) -> u64 {
         let secure = sec == SecSid::Secure;
         let b = &self.banks[sec.index()];
+        let [cmdq_idx, eventq_idx, priq_idx] = self.queue_index_masks(sec);
         let v32 = match reg {
             Reg::Idr0 if secure => self.s_idr0().0,
             Reg::Idr0 => self.ns_idr0().0,
@@ -171,17 +186,17 @@ impl Smmu {
             Reg::StrtabBase => return b.strtab_base,
             Reg::StrtabBaseCfg => b.strtab_base_cfg,
             Reg::CmdqBase => return b.cmdq.base,
-            Reg::CmdqProd => b.cmdq.prod,
-            Reg::CmdqCons => b.cmdq.cons,
+            Reg::CmdqProd => b.cmdq.prod & cmdq_idx,
+            Reg::CmdqCons => b.cmdq.cons & (CMDQ_CONS_ERR_MASK | cmdq_idx),
             Reg::EventqBase => return b.eventq.base,
-            Reg::EventqProd => b.eventq.prod,
-            Reg::EventqCons => b.eventq.cons,
+            Reg::EventqProd => b.eventq.prod & (Q_OVERFLOW_FLAG | eventq_idx),
+            Reg::EventqCons => b.eventq.cons & (Q_OVERFLOW_FLAG | eventq_idx),
             Reg::EventqIrqCfg0 => return b.eventq.irq_cfg0,
             Reg::EventqIrqCfg1 => b.eventq.irq_cfg1,
             Reg::EventqIrqCfg2 => b.eventq.irq_cfg2,
             Reg::PriqBase => return b.priq.base,
-            Reg::PriqProd => b.priq.prod,
-            Reg::PriqCons => b.priq.cons,
+            Reg::PriqProd => b.priq.prod & (Q_OVERFLOW_FLAG | priq_idx),
+            Reg::PriqCons => b.priq.cons & (Q_OVERFLOW_FLAG | priq_idx),
             Reg::PriqIrqCfg0 => return b.priq.irq_cfg0,
             Reg::PriqIrqCfg1 => b.priq.irq_cfg1,
             Reg::PriqIrqCfg2 => b.priq.irq_cfg2,

@@ -85,6 +85,7 @@ fn a_64_bit_access_to_32_bit_registers_is_raz_wi() {
 #[test]
 fn a_64_bit_read_of_cmdq_prod_and_cons_reads_zero_and_writes_nothing() {
     let mut rig = qemu();
+    rig.w64(0x90, 0x4801_0004);
     rig.w32(0x98, 3);
     assert_eq!(rig.r64(0x98), 0);
     rig.w64(0x98, 0x0000_0005_0000_0007);
@@ -126,6 +127,7 @@ fn page0_alias_off_leaves_0xa8_reserved() {
 #[test]
 fn page0_alias_and_page1_are_the_same_register() {
     let mut rig = qemu();
+    rig.w64(0xa0, 0x4802_0004);
     rig.w32(0x100ac, 0x3);
     assert_eq!(rig.r32(0xac), 0x3);
 }
@@ -613,6 +615,8 @@ fn cmdq_base_takes_writes_while_cmdqen_on_v3_1_as_qemu() {
 #[test]
 fn cmdq_prod_keeps_wr_bits() {
     let mut rig = qemu();
+    // LOG2SIZE 19 (IDR1.CMDQS): WR is index [18:0] plus the wrap bit 19.
+    rig.w64(0x90, 0x4800_0013);
     rig.w32(0x98, 0xffff_ffff);
     assert_eq!(rig.r32(0x98), 0x000f_ffff);
 }
@@ -640,8 +644,23 @@ fn eventq_base_and_prod_ignore_writes_while_eventqen_on_v3_2_but_cons_does_not()
 }
 
 #[test]
+fn prod_and_cons_bits_above_the_wrap_bit_read_as_zero_even_after_log2size_shrinks() {
+    let mut rig = qemu();
+    rig.w64(0xa0, 0x4802_0004);
+    rig.w32(0x100a8, 0x100);
+    // LOG2SIZE 4: bit 8 is above the wrap bit 4.
+    assert_eq!(rig.r32(0x100a8), 0);
+    rig.w32(0x100a8, 0x13);
+    rig.w64(0xa0, 0x4802_0002);
+    // LOG2SIZE 2: index [1:0] and wrap bit 2 of the old 0x13.
+    assert_eq!(rig.r32(0x100a8), 0x3);
+}
+
+#[test]
 fn eventq_prod_keeps_ovflg_and_wr() {
     let mut rig = qemu();
+    // LOG2SIZE 19 (IDR1.EVENTQS): WR is index [18:0] plus the wrap bit 19.
+    rig.w64(0xa0, 0x4800_0013);
     rig.w32(0x100a8, 0xffff_ffff);
     assert_eq!(rig.r32(0x100a8), 0x800f_ffff);
 }

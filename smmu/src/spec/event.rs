@@ -339,7 +339,10 @@ impl EventRecord {
         EventFields {
             id: b.event_id() as u8,
             sid: b.stream_id() as u32,
-            ssid: b.ssv().then(|| b.substream_id() as u32),
+            ssid: match layout(b.event_id() as u8).ssid {
+                SsidField::Always => Some(b.substream_id() as u32),
+                SsidField::WithSsv | SsidField::None => b.ssv().then(|| b.substream_id() as u32),
+            },
             stag: b.stag() as u16,
             gpcf: b.gpcf(),
             stall: b.stall(),

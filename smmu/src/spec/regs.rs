@@ -399,6 +399,9 @@ pub const QUEUE_BASE_MASK: u64 = super::genmask(55, 0) | (1 << 62);
 /// Writable bits of STRTAB_BASE: ADDR[55:6], RA.
 pub const STRTAB_BASE_MASK: u64 = super::genmask(55, 6) | (1 << 62);
 
+/// Byte size of a PRI queue entry.
+pub const PRIQ_ENTRY_SIZE: u64 = 16;
+
 /// CMDQ_CONS.ERR field, bits [30:24].
 pub const CMDQ_CONS_ERR_SHIFT: u32 = 24;
 pub const CMDQ_CONS_ERR_MASK: u32 = 0x7f << CMDQ_CONS_ERR_SHIFT;

@@ -124,9 +124,6 @@ fn event_fields(record: &[u64; 4], out: &mut String) {
     let _ = write!(out, "{} sid={:#x}", id::name(f.id), f.sid);
     if let Some(ssid) = f.ssid {
         let _ = write!(out, " ssid={ssid:#x}");
-    } else if f.id == id::C_BAD_SUBSTREAMID {
-        // The record carries the SubstreamID without the SSV qualifier (§7.3.9).
-        let _ = write!(out, " ssid={:#x}", r.bits().substream_id());
     }
     match f.id {
         id::F_TRANSLATION | id::F_ADDR_SIZE | id::F_ACCESS | id::F_PERMISSION | id::F_WALK_EABT => {
