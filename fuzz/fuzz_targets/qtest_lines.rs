@@ -1,6 +1,6 @@
-//! `cargo fuzz run --sanitizer none qtest_lines`: see `smmu_fuzz::qtest_lines` for the input and the oracle.
+//! `cargo fuzz run --sanitizer none qtest_lines`: the input and the oracle are `smmu_fuzz::qtest_lines`.
 #![cfg_attr(fuzzing, no_main)]
 
-smmu_fuzz::fuzz_target!(|input: smmu_fuzz::qtest_lines::Input| {
-    smmu_fuzz::qtest_lines::oracle(&input)
-});
+use smmu_fuzz::qtest_lines::{Input, oracle};
+
+smmu_fuzz::fuzz_target!(|input: Input| oracle(&input));

@@ -1,6 +1,6 @@
-//! `cargo fuzz run --sanitizer none smmu_ops`: see `smmu_fuzz::smmu_ops` for the input and the oracle.
+//! `cargo fuzz run --sanitizer none smmu_ops`: the input and the oracle are `smmu_fuzz::smmu_ops`.
 #![cfg_attr(fuzzing, no_main)]
 
-smmu_fuzz::fuzz_target!(|input: smmu_fuzz::smmu_ops::Input| {
-    smmu_fuzz::smmu_ops::oracle(&input)
-});
+use smmu_fuzz::smmu_ops::{Input, oracle};
+
+smmu_fuzz::fuzz_target!(|input: Input| oracle(&input));

@@ -1,4 +1,6 @@
-//! `cargo fuzz run --sanitizer none wire`: see `smmu_fuzz::wire` for the input and the oracle.
+//! `cargo fuzz run --sanitizer none wire`: the input and the oracle are `smmu_fuzz::wire`.
 #![cfg_attr(fuzzing, no_main)]
 
-smmu_fuzz::fuzz_target!(|input: smmu_fuzz::wire::Input| { smmu_fuzz::wire::oracle(&input) });
+use smmu_fuzz::wire::{Input, oracle};
+
+smmu_fuzz::fuzz_target!(|input: Input| oracle(&input));

@@ -128,12 +128,14 @@ pub mod replay {
 #[cfg(not(fuzzing))]
 #[macro_export]
 macro_rules! fuzz_target {
-    (|$bytes:ident: &[u8]| $body:block) => {
+    (|$bytes:ident: &[u8]| $body:expr) => {
         fn main() {
-            std::process::exit($crate::replay::main(|$bytes: &[u8]| $body));
+            std::process::exit($crate::replay::main(|$bytes: &[u8]| {
+                $body;
+            }));
         }
     };
-    (|$input:ident: $ty:ty| $body:block) => {
+    (|$input:ident: $ty:ty| $body:expr) => {
         fn main() {
             std::process::exit($crate::replay::main(|bytes: &[u8]| {
                 let u = $crate::arbitrary::Unstructured::new(bytes);
@@ -142,7 +144,7 @@ macro_rules! fuzz_target {
                     return;
                 };
                 $crate::replay::show(&$input);
-                $body
+                $body;
             }));
         }
     };
