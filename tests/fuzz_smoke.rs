@@ -30,8 +30,8 @@ fn qtest_lines_every_request_gets_one_bounded_reply() {
 
 #[test]
 fn smmu_ops_architectural_invariants_and_cache_differential_hold() {
-    let checked = run::<smmu_ops::Input>(0x534d_4d55, 1500, 1024, smmu_ops::check);
-    assert!(checked > 1000, "only {checked} inputs were built");
+    let checked = run::<smmu_ops::Input>(0x534d_4d55, 2500, 1024, smmu_ops::check);
+    assert!(checked > 2000, "only {checked} inputs were built");
 }
 
 #[test]

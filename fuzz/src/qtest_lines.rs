@@ -81,6 +81,11 @@ impl<'a> Arbitrary<'a> for Input {
         let machine = u.arbitrary()?;
         let mut lines = Vec::new();
         u.arbitrary_loop(Some(1), Some(MAX_LINES), |u| {
+            // The count is drawn up front: stop when the bytes run out rather than
+            // padding the input with default lines.
+            if u.is_empty() {
+                return Ok(ControlFlow::Break(()));
+            }
             lines.push(line(u)?);
             Ok(ControlFlow::Continue(()))
         })?;

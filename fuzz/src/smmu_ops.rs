@@ -791,6 +791,11 @@ impl<'a> Arbitrary<'a> for Input {
             ops.push(Op::Bringup(b));
         }
         u.arbitrary_loop(None, Some(MAX_OPS), |u| {
+            // The count is drawn up front: stop when the bytes run out rather than
+            // padding the input with default ops.
+            if u.is_empty() {
+                return Ok(ControlFlow::Break(()));
+            }
             ops.push(op(u, &machine)?);
             Ok(ControlFlow::Continue(()))
         })?;
