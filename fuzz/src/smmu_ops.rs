@@ -63,7 +63,7 @@ use qtest_frontend::run::{RunOptions, TraceFormat, run_script};
 use smmu::spec::cd::Cd;
 use smmu::spec::cmd::{Cmd, TlbiRange};
 use smmu::spec::desc::{Desc, kind, s2ap};
-use smmu::spec::event::{EVENT_SIZE, EventRecord, id};
+use smmu::spec::event::{EVENT_SIZE, EventRecord, SsidField, id, layout};
 use smmu::spec::regs::{
     Cr0, Cr2, Gbpa, Idr0, Idr1, Idr3, Idr5, Q_IDX_MASK, QueueBase, S_OFFSET, SIdr0,
     STRTAB_SPLIT_DEFAULT, STRTAB_SPLIT_VALID, gerror, off, pa_bits, queue_index_mask, stall_model,
@@ -862,6 +862,7 @@ pub enum Meta {
     /// The read of DMA_TRIGGERING.
     DmaTrigger {
         dev: u8,
+        iova: u64,
         read: bool,
         len: u32,
         ssid: Option<u32>,
@@ -1389,7 +1390,8 @@ impl Builder<'_> {
         w(self, itd::DMA_SSID, u64::from(d.ssid.unwrap_or(0)));
         w(self, itd::DMA_PATTERN, u64::from(d.pattern));
         w(self, itd::DMA_DBELL, u64::from(itd::DBELL_ARM));
-        let meta = Meta::DmaTrigger { dev: i as u8, read: d.read, len: d.len, ssid: d.ssid };
+        let meta =
+            Meta::DmaTrigger { dev: i as u8, iova: d.iova, read: d.read, len: d.len, ssid: d.ssid };
         self.req(format!("readl {:#x}", bar + itd::DMA_TRIGGERING), meta);
         self.req(format!("readl {:#x}", bar + itd::DMA_RESULT), Meta::DmaResult);
         self.req(format!("readl {:#x}", bar + itd::DMA_FAULT), Meta::DmaFault);
@@ -1589,11 +1591,14 @@ const GERROR_BITS: u32 = gerror::CMDQ_ERR
 #[derive(Clone, Debug)]
 struct PendingDma {
     dev: usize,
+    iova: u64,
+    read: bool,
     ssid: Option<u32>,
     /// Index of the trigger exchange.
     at: usize,
     result: u32,
     fault: u32,
+    done: u32,
 }
 
 /// The oracle's view of one replay.
@@ -1706,13 +1711,16 @@ impl<'a> Checker<'a> {
                 _ => {}
             },
             Meta::RegWrite { bank: None, .. } => {}
-            Meta::DmaTrigger { dev, ssid, .. } => {
+            Meta::DmaTrigger { dev, iova, read, ssid, .. } => {
                 self.dma = Some(PendingDma {
                     dev: usize::from(*dev),
+                    iova: *iova,
+                    read: *read,
                     ssid: *ssid,
                     at: i,
                     result: 0,
                     fault: 0,
+                    done: 0,
                 });
             }
             Meta::DmaResult => {
@@ -1725,7 +1733,11 @@ impl<'a> Checker<'a> {
                     d.fault = value(ex)? as u32;
                 }
             }
-            Meta::DmaDone => {}
+            Meta::DmaDone => {
+                if let Some(d) = &mut self.dma {
+                    d.done = value(ex)? as u32;
+                }
+            }
             Meta::Probe(iface, k) => {
                 self.cur.set(*k, value(ex)?);
                 if *k == PROBE.len() - 1 {
@@ -1890,6 +1902,23 @@ impl<'a> Checker<'a> {
                         return fail(
                             "dma-event",
                             format!("record {rec:?} is not {} for this StreamID", id::name(ev)),
+                        );
+                    }
+                    // The fields the type defines describe the transaction that faulted: the
+                    // one at byte DMA_DONE of the DMA.
+                    let l = layout(ev);
+                    let iova = d.iova.wrapping_add(u64::from(d.done));
+                    let bad_input = l.input_addr && f.input_addr != iova;
+                    let bad_rnw = l.rnw && f.rnw != d.read;
+                    let bad_ssid = l.ssid == SsidField::WithSsv && f.ssid != d.ssid;
+                    if bad_input || bad_rnw || bad_ssid {
+                        return fail(
+                            "dma-event",
+                            format!(
+                                "record {rec:?} ({f:?}) does not describe the transaction: IOVA \
+                                 {iova:#x}, read {}, SubstreamID {:?}",
+                                d.read, d.ssid
+                            ),
                         );
                     }
                     match hex_field(e, "slot") {
@@ -2139,6 +2168,25 @@ pub fn check(input: &Input) -> Result2 {
     })?;
     let stop = divergence_point(&normal.metas, [&ex_normal, &ex_never]);
     for i in 0..stop {
+        let outcome = |e: &Exchange| -> Vec<String> {
+            e.trace
+                .iter()
+                .filter(|ev| matches!(str_field(ev, "kind"), Some("abort" | "event")))
+                .map(Json::to_text)
+                .collect()
+        };
+        let (a, b) = (outcome(&ex_normal[i]), outcome(&ex_never[i]));
+        if a != b {
+            return Err(Violation::new(
+                "cache-differential",
+                format!(
+                    "request {} `{}`: aborts and records {a:?} with caches, {b:?} with \
+                     cache-policy=never, and no table memory changed since the SMMU read it",
+                    i + 1,
+                    ex_normal[i].request,
+                ),
+            ));
+        }
         if ex_normal[i].replies != ex_never[i].replies {
             return Err(Violation::new(
                 "cache-differential",
