@@ -36,21 +36,24 @@
 //!   CMDQ_PROD and EVENTQ_CONS are not checked: software owns them, and the architecture lets
 //!   bits above the wrap bit that software wrote be stored.
 //! - `dma-abort`: a DMA the testdev reports aborted has exactly one `abort` in the trace, with
-//!   the event type DMA_FAULT reports. An abort that names an event has exactly one record of
-//!   that type for the device's StreamID, written at `EVENTQ_BASE + 32 * PROD.WR` with PROD
-//!   advancing by one, or discarded for an architected reason (EVENTQEN clear, EVENTQ_ABT_ERR
-//!   active, a full queue, or a write that aborted and raised EVENTQ_ABT_ERR), or merged
-//!   (`mev-merge`). An abort without an event must have an architected silent reason:
-//!   GBPA.ABORT with SMMUEN clear, STE.Config abort (the STE last fetched for the StreamID is
-//!   valid with Config 0b0xx), C_BAD_STREAMID with CR2.RECINVSID clear, an address-size fault
-//!   in bypass (SMMUEN clear), or a translation fault with CD.R = 0 or STE.S2R = 0 in the
-//!   structures last fetched for the stream.
+//!   the event type DMA_FAULT reports; a DMA that was not aborted has none.
+//! - `dma-event`: an abort that names an event has exactly one record of that type for the
+//!   device's StreamID, describing the transaction that faulted (InputAddr = IOVA + DMA_DONE,
+//!   RnW, SubstreamID, where the type has them), written at `EVENTQ_BASE + 32 * PROD.WR` with
+//!   PROD advancing by one, or discarded for an architected reason (EVENTQEN clear,
+//!   EVENTQ_ABT_ERR active, a full queue, or a write that aborted and raised EVENTQ_ABT_ERR), or
+//!   merged (`mev-merge`).
+//! - `silent-abort`: an abort without an event has an architected reason: GBPA.ABORT with
+//!   SMMUEN clear, STE.Config abort (the STE last fetched for the stream is valid with Config
+//!   0b0xx), C_BAD_STREAMID with CR2.RECINVSID clear, an address-size fault in bypass (SMMUEN
+//!   clear), or a translation fault with CD.R = 0 or STE.S2R = 0 in the structures last fetched
+//!   for the stream.
 //! - `cache-differential`: the script runs twice, with `-global arm-smmuv3.cache-policy=never`
-//!   and with the default (`normal`) policy; every reply is the same in both runs until the
-//!   first request that changes memory the SMMU has read as a table (a script write, a DMA
-//!   output, an event record or MSI landing there) or that writes STRTAB_BASE,
-//!   STRTAB_BASE_CFG or CR2 after the SMMU has read tables: with nothing changed since they were
-//!   read, caches must be transparent.
+//!   and with the default (`normal`) policy; every reply, abort and event record is the same in
+//!   both runs until the first request that changes memory the SMMU has read as a table (a
+//!   script write, a DMA output, an event record or MSI landing there) or that writes
+//!   STRTAB_BASE, STRTAB_BASE_CFG or CR2 after the SMMU has read tables: with nothing changed
+//!   since they were read, caches must be transparent.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::{self, Write as _};
@@ -635,7 +638,7 @@ fn map_gen(u: &mut Unstructured, machine: &Machine) -> Result<MapGen> {
         out: data_place(u, 0x1000)?,
         leaf: if u.ratio(3u8, 4)? { 3 } else { u.int_in_range(0..=3)? },
         tables: [place(u, 0x1_0000)?, place(u, 0x1000)?, place(u, 0x1000)?, place(u, 0x1000)?],
-        attrs: if u.ratio(3u8, 4)? { 0b101 } else { u.arbitrary()? },
+        attrs: if u.ratio(3u8, 4)? { 0b1_0101 } else { u.arbitrary()? },
         flips: if u.ratio(7u8, 8)? {
             Vec::new()
         } else {
@@ -770,10 +773,16 @@ fn stream_setup(u: &mut Unstructured, machine: &Machine) -> Result<StreamSetup> 
     dma.dev = dev;
     dma.iova = map.iova;
     dma.gpa = None;
+    let mut cd = cd_gen(u)?;
+    if u.ratio(3u8, 4)? {
+        // An ASID of the stream's own, so that address spaces do not share TLB entries.
+        let sid = machine.devs[usize::from(dev)].sid;
+        cd.asid = u64::from(sid.wrapping_mul(4).wrapping_add(map.ssid) & 0xff);
+    }
     Ok(StreamSetup {
         dev,
         ste,
-        cd: cd_gen(u)?,
+        cd,
         map,
         s2_tables: [place(u, 0x1000)?, place(u, 0x1000)?, place(u, 0x1000)?, place(u, 0x1000)?],
         dma: if u.ratio(3u8, 4)? { Some(dma) } else { None },
@@ -2127,11 +2136,105 @@ fn relocates_tables(meta: &Meta) -> bool {
     hit(off::STRTAB_BASE, 8) || hit(off::STRTAB_BASE_CFG, 4) || hit(off::CR2, 4)
 }
 
+/// The translation configuration one DMA used, from the STE and CD it fetched.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Context {
+    pas: String,
+    /// VMID tag: S2VMID with stage 2 (its low byte, to group coarsely), else 0.
+    vmid: u64,
+    /// ASID tag; `None` when entries carry none (stage 2 only, EL2 and EL3 StreamWorlds).
+    asid: Option<u64>,
+    /// What decides the translation: the STE without S1ContextPtr, then the CD.
+    key: Vec<u64>,
+    /// A stage-1 walk ended at a global (nG = 0) leaf.
+    global: bool,
+}
+
+impl Context {
+    /// Whether TLB entries of the two may match each other's lookups: the same VMID tag and
+    /// the same ASID, or an entry without ASID (global, or a world without ASIDs).
+    fn may_share_tlb(&self, other: &Context) -> bool {
+        self.pas == other.pas
+            && self.vmid == other.vmid
+            && (self.asid.is_none()
+                || other.asid.is_none()
+                || self.asid == other.asid
+                || self.global
+                || other.global)
+    }
+}
+
+/// The translation configurations the DMAs of an exchange used.
+fn dma_contexts(ex: &Exchange) -> Vec<Context> {
+    let mut out = Vec::new();
+    let mut cur: Option<Context> = None;
+    for ev in &ex.trace {
+        match (str_field(ev, "kind"), str_field(ev, "what")) {
+            (Some("dma"), _) => out.extend(cur.take()),
+            (Some("fetch"), Some(what @ ("STE" | "CD"))) => {
+                let (Some(pas), Some(raw)) = (str_field(ev, "pas"), hexes_field(ev, "raw")) else {
+                    continue;
+                };
+                let mut w = [0u64; 8];
+                for (d, s) in w.iter_mut().zip(&raw) {
+                    *d = *s;
+                }
+                if what == "STE" {
+                    let ste = Ste::from_words(w);
+                    let b = ste.bits();
+                    cur = Some(Context {
+                        pas: pas.to_string(),
+                        vmid: if b.config() & config::S2_BIT != 0 { b.s2vmid() & 0xff } else { 0 },
+                        asid: None,
+                        key: vec![w[0] & !smmu::spec::genmask(55, 6), w[1], w[2], w[3]],
+                        global: false,
+                    });
+                } else if let Some(c) = &mut cur {
+                    let ste = Ste::from_words([c.key[0], c.key[1], 0, 0, 0, 0, 0, 0]);
+                    let el1 = ste.bits().strw() == smmu::spec::ste::strw::EL1;
+                    c.asid = el1.then(|| Cd::from_words(w).bits().asid());
+                    c.key.extend_from_slice(&w);
+                }
+            }
+            (Some("walk"), _) => {
+                let leaf = matches!(str_field(ev, "desc_kind"), Some("page" | "block"));
+                if let (Some(c), Some("s1"), true, Some(d)) =
+                    (&mut cur, str_field(ev, "stage"), leaf, hex_field(ev, "desc"))
+                {
+                    c.global |= !Desc(d).ng();
+                }
+            }
+            _ => {}
+        }
+    }
+    out.extend(cur);
+    out
+}
+
 /// Index of the first request after which the two replays may legitimately differ.
 fn divergence_point(metas: &[Meta], runs: [&[Exchange]; 2]) -> usize {
     // Table bytes read so far, as 8-byte granules.
     let mut read: BTreeSet<u64> = BTreeSet::new();
+    // Every translation configuration seen so far.
+    let mut contexts: Vec<Context> = Vec::new();
     for (i, meta) in metas.iter().enumerate() {
+        // A different configuration whose TLB entries may serve this one (or the reverse):
+        // software must keep such address spaces consistent, so caches may show either.
+        for run in runs {
+            for c in dma_contexts(&run[i]) {
+                match contexts.iter_mut().find(|s| s.key == c.key && s.pas == c.pas) {
+                    Some(seen) => seen.global |= c.global,
+                    None => contexts.push(c),
+                }
+            }
+        }
+        let aliased = contexts
+            .iter()
+            .enumerate()
+            .any(|(a, x)| contexts[a + 1..].iter().any(|y| x.key != y.key && x.may_share_tlb(y)));
+        if aliased {
+            return i;
+        }
         for run in runs {
             for (a, len) in table_reads(&run[i]) {
                 for g in (a & !7..a.saturating_add(len)).step_by(8) {
@@ -2369,18 +2472,60 @@ mod tests {
     }
 
     #[test]
-    fn a_table_write_after_a_walk_stops_the_differential() {
+    fn without_table_changes_the_differential_covers_every_request() {
         let i = translated_dma();
         let s = script(&i, Policy::Normal);
         let ex = replay(&s).unwrap();
-        // Nothing rewrites a table: the runs must agree everywhere.
         assert_eq!(divergence_point(&s.metas, [&ex, &ex]), s.metas.len());
-        let mut j = i.clone();
-        j.ops.insert(5, Op::Raw { addr: WIN + 0x5000 + 4 * 8, bytes: vec![0; 8] });
-        let s = script(&j, Policy::Normal);
+    }
+
+    #[test]
+    fn a_table_write_after_a_walk_stops_the_differential() {
+        let mut i = translated_dma();
+        // Rewrite the level-3 descriptor of 0x4567 after the first DMA walked it.
+        i.ops.insert(5, Op::Raw { addr: WIN + 0x5000 + 4 * 8, bytes: vec![0; 8] });
+        let s = script(&i, Policy::Normal);
         let ex = replay(&s).unwrap();
         let at = divergence_point(&s.metas, [&ex, &ex]);
         assert!(matches!(s.metas[at], Meta::MemWrite { addr, .. } if addr == WIN + 0x5020));
+    }
+
+    /// The demo translation for StreamID 8, then StreamID 16 with its own CD (ASID 2, another
+    /// TTB0) and a DMA of the same IOVA; the mapping's leaf is global unless `ng`.
+    fn two_address_spaces(ng: bool) -> Input {
+        let mut i = translated_dma();
+        i.machine.devs.push(Dev { sid: 16, secure: false });
+        let Op::Ste { ste, .. } = i.ops[1].clone() else { unreachable!() };
+        let Op::Cd { mut cd, .. } = i.ops[2].clone() else { unreachable!() };
+        let Op::Map(map) = &mut i.ops[3] else { unreachable!() };
+        if ng {
+            map.attrs |= 1 << 4;
+        }
+        let Op::Dma(mut dma) = i.ops[4].clone() else { unreachable!() };
+        cd.asid = 2;
+        cd.ttb0 = WIN + 0x6000;
+        dma.dev = 1;
+        i.ops.push(Op::Ste { iface: Iface::Ns, sid: 16, ste: SteGen { ctx: WIN + 0x1040, ..ste } });
+        i.ops.push(Op::Cd { iface: Iface::Ns, sid: 16, ssid: 0, cd });
+        i.ops.push(Op::Dma(dma));
+        i
+    }
+
+    #[test]
+    fn a_global_entry_of_another_address_space_under_the_same_vmid_stops_the_differential() {
+        let i = two_address_spaces(false);
+        let s = script(&i, Policy::Never);
+        let ex = replay(&s).unwrap();
+        let at = divergence_point(&s.metas, [&ex, &ex]);
+        assert!(matches!(s.metas[at], Meta::DmaTrigger { dev: 1, .. }), "{:?}", s.metas[at]);
+    }
+
+    #[test]
+    fn address_spaces_with_distinct_asids_and_no_global_entries_stay_compared() {
+        let i = two_address_spaces(true);
+        let s = script(&i, Policy::Never);
+        let ex = replay(&s).unwrap();
+        assert_eq!(divergence_point(&s.metas, [&ex, &ex]), s.metas.len());
     }
 
     /// [`crate::known::QUEUE_INDEX_SOFTWARE_HIGH_BITS`]: when this fails, the model is fixed:
