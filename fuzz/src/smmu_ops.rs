@@ -51,9 +51,11 @@
 //! - `cache-differential`: the script runs twice, with `-global arm-smmuv3.cache-policy=never`
 //!   and with the default (`normal`) policy; every reply, abort and event record is the same in
 //!   both runs until the first request that changes memory the SMMU has read as a table (a
-//!   script write, a DMA output, an event record or MSI landing there) or that writes
-//!   STRTAB_BASE, STRTAB_BASE_CFG or CR2 after the SMMU has read tables: with nothing changed
-//!   since they were read, caches must be transparent.
+//!   script write, a DMA output, an event record or MSI landing there), that writes
+//!   STRTAB_BASE, STRTAB_BASE_CFG or CR2 after the SMMU has read tables, or whose DMA uses a
+//!   configuration that may share TLB entries with a different one seen before (same VMID tag,
+//!   and the same ASID, no ASID or a global leaf): with nothing changed since they were read,
+//!   caches must be transparent.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::{self, Write as _};
