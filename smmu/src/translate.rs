@@ -21,9 +21,11 @@
 //! software to issue CFGI/TLBI commands.
 //!
 //! Everything is keyed by `txn.sec_sid`: the register bank `banks[sec.index()]`, the Stream table
-//! and queues in `sec.pas()`. The Secure and Realm specific parts (S_GBPA.NSCFG, STE.NSCFG,
-//! Secure stage 2, Realm StreamWorlds, R_GBPA.ABORT as RES1) are not modelled yet: a Secure or
-//! Realm transaction goes through the same path as a Non-secure one, with its own bank.
+//! and queues in `sec.pas()`. Secure and Realm streams take the same path as Non-secure ones, with
+//! their own bank and these differences: S_GBPA.NSCFG and STE.NSCFG choose the output PAS of a
+//! bypass (`output_pas`), R_GBPA.ABORT is RES1, and Secure stage 2 needs S_IDR1.SEL2. Not
+//! modelled: STE.S2SW/S2NSW (Secure stage-2 walks and output stay in the Secure PAS) and the
+//! granule protection check (no `GpcFault` or `AccessDisabled` abort is produced).
 
 use crate::bank::Bank;
 use crate::config::CachePolicy;

@@ -6,7 +6,7 @@
 //! (`stream`, `context`); caching happens around it (`tlb`).
 //!
 //! Entry points: [`walk_s1`] (stage 1, nested when given a stage-2 config), [`walk_s2`],
-//! [`s2_start`] and [`s1_start_level`] (used by the STE/CD validators). Every descriptor read is
+//! [`s2_start`] (also used by the STE validator) and [`s1_start_level`]. Every descriptor read is
 //! traced as a `TraceEvent::WalkStep`; nothing allocates unless the trace sink does.
 //!
 //! Scope: VMSAv8-64 descriptors with 48-bit input and output addresses (no FEAT_LPA/LPA2, no
