@@ -86,8 +86,6 @@ pub(crate) struct QueueCaps {
     pub msi: bool,
     pub rme_impl: bool,
     pub sel2: bool,
-    /// Output address size in bits, for MSI addresses.
-    pub oas_bits: u32,
 }
 
 impl Smmu {
@@ -120,7 +118,6 @@ impl Smmu {
             msi: self.msi_impl(sec),
             rme_impl: idr0.rme_impl(),
             sel2: sec == SecSid::Secure && self.cfg.s_idr1().sel2(),
-            oas_bits: self.cfg.oas_bits(),
         }
     }
 
@@ -216,7 +213,7 @@ impl Smmu {
             cs::SIG_IRQ => {
                 // The zero check covers the whole MSIAddr field, before OAS truncation.
                 if caps.msi && b.msiaddr() != 0 {
-                    let addr = cmd.msi_address() & oas_mask(caps.oas_bits);
+                    let addr = cmd.msi_address() & self.cfg.oas_mask();
                     let pas =
                         if sec == SecSid::Realm && b.msi_ns() { Pas::NonSecure } else { sec.pas() };
                     let data = b.msidata() as u32;
@@ -232,10 +229,6 @@ impl Smmu {
             _ => {}
         }
     }
-}
-
-fn oas_mask(oas_bits: u32) -> u64 {
-    if oas_bits >= 64 { u64::MAX } else { (1u64 << oas_bits) - 1 }
 }
 
 /// Whether `cmd` is legal on a queue with capabilities `c`; `Err(CERROR_ILL)` otherwise.
@@ -338,7 +331,6 @@ mod tests {
             msi: true,
             rme_impl: false,
             sel2: true,
-            oas_bits: 52,
         }
     }
 

@@ -174,6 +174,12 @@ impl SmmuConfig {
         crate::spec::regs::pa_bits(self.idr5().oas() as u64).unwrap_or(48)
     }
 
+    /// The address bits below the OAS: addresses the SMMU emits beyond the OAS (queue entries,
+    /// MSIs, bypassed IPAs) are truncated with this mask (§3.4.3).
+    pub fn oas_mask(&self) -> u64 {
+        crate::spec::genmask(self.oas_bits() - 1, 0)
+    }
+
     /// Offset of Realm page 0 from the SMMU base.
     pub fn realm_offset(&self) -> u64 {
         0x20000 + u64::from(self.ba_realm) * 0x10000
@@ -238,6 +244,13 @@ mod tests {
     fn qemu_virt_does_not_advertise_hyp() {
         assert!(!SmmuConfig::qemu_virt().idr0().hyp());
         assert_eq!(SmmuConfig::qemu_virt().idr0, 0x0d44_101b);
+    }
+
+    #[test]
+    fn oas_mask_keeps_the_bits_below_idr5_oas() {
+        // IDR5.OAS 0b100 (44 bits) in qemu-virt, 0b101 (48 bits) in full.
+        assert_eq!(SmmuConfig::qemu_virt().oas_mask(), 0x0000_0fff_ffff_ffff);
+        assert_eq!(SmmuConfig::full().oas_mask(), 0x0000_ffff_ffff_ffff);
     }
 
     #[test]

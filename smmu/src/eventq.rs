@@ -58,7 +58,6 @@ use crate::pas::SecSid;
 use crate::spec::event::{
     EVENT_SIZE, EventRecord, MERGE_IGNORED_INPUT_ADDR, id, merge_ignores_input_addr_low,
 };
-use crate::spec::genmask;
 use crate::spec::regs::{Q_OVERFLOW_FLAG, QueueBase, gerror, queue_index_mask};
 use crate::trace::{self, TraceEvent, TraceSink};
 
@@ -184,8 +183,7 @@ impl Smmu {
             return discard(sec, rec, trace);
         }
         // Queue addresses beyond the OAS are truncated to it (§3.4.3).
-        let oas = self.cfg.oas_bits();
-        let addr = (base + (u64::from(prod & index_mask) << EVENT_SHIFT)) & genmask(oas - 1, 0);
+        let addr = (base + (u64::from(prod & index_mask) << EVENT_SHIFT)) & self.cfg.oas_mask();
         debug_assert_eq!(addr % EVENT_SIZE, 0);
         if write_obj(mem, addr, sec.pas(), rec).is_err() {
             self.eventq_last[i] = None;

@@ -70,7 +70,6 @@
 use crate::Smmu;
 use crate::mem::{BusError, PhysMem};
 use crate::pas::{Pas, SecSid};
-use crate::spec::genmask;
 use crate::spec::regs::{IRQ_CFG0_ADDR_MASK, R_IRQ_CFG0_NS, gerror};
 use crate::trace::{self, TraceEvent, TraceSink};
 
@@ -214,7 +213,7 @@ impl Smmu {
             return;
         }
         if self.msi_impl(sec) && cfg0 & IRQ_CFG0_ADDR_MASK != 0 {
-            let addr = cfg0 & IRQ_CFG0_ADDR_MASK & genmask(self.cfg.oas_bits() - 1, 0);
+            let addr = cfg0 & IRQ_CFG0_ADDR_MASK & self.cfg.oas_mask();
             let pas = match sec {
                 SecSid::Realm if cfg0 & R_IRQ_CFG0_NS != 0 => Pas::NonSecure,
                 _ => sec.pas(),

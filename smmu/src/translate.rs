@@ -33,7 +33,6 @@ use crate::context::{CdFetchError, decode_cd};
 use crate::mem::PhysMem;
 use crate::pas::{Pas, SecSid};
 use crate::spec::event::{EventFields, EventRecord, class, has_fetch_addr, id};
-use crate::spec::genmask;
 use crate::stream::{
     AttrOverride, Rule, S1Dss, S1Ste, SteFetchError, StreamCfg, StreamWorld, TransCfg, decode_ste,
     fits, ias_bits,
@@ -343,7 +342,7 @@ fn translate_cfg<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
                 }
                 // Stage 2 bypass: the IPA is the PA, truncated to the OAS.
                 None => Ok(Translation {
-                    pa: txn.iova & genmask(cfg.oas_bits() - 1, 0),
+                    pa: txn.iova & cfg.oas_mask(),
                     pas: output_pas(sec, t.attrs.ns, txn),
                     perms: BYPASS_PERMS,
                     size: BYPASS_SIZE,
