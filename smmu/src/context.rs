@@ -16,11 +16,11 @@ use crate::spec::regs::{httu, stall_model, ttendian, ttf};
 use crate::spec::ste::addr_55_4;
 use crate::spec::table::{CD_LEAF_64K_BYTES_SHIFT, L1CD_L2PTR_SHIFT, L1CD_SIZE, L1Cd};
 use crate::stream::{
-    CdTableFmt, Rule, S1Ste, StreamWorld, TransCfg, align_down, eff_ps, fetch, fits,
-    granule_supported, ias_bits, tg0_granule,
+    CdTableFmt, Rule, S1Ste, StreamWorld, TransCfg, align_down, eff_ps, fetch, granule_supported,
+    ias_bits, tg0_granule,
 };
 use crate::trace::{self, FetchKind, TraceEvent, TraceSink};
-use crate::walk::{self, Access, Fault, Granule, S1Cfg, S1Table, S2Cfg};
+use crate::walk::{self, Access, Fault, Granule, S1Cfg, S1Table, S2Cfg, fits};
 
 /// Why a CD could not be fetched.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

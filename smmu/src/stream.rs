@@ -20,7 +20,7 @@ use crate::spec::table::{
     CD_LEAF_4K_SHIFT, CD_LEAF_64K_SHIFT, L1STD_SIZE, L1STD_SPAN_RESERVED_MIN, L1Std,
 };
 use crate::trace::{self, FetchKind, TraceEvent, TraceSink};
-use crate::walk::{self, Granule, S2Cfg};
+use crate::walk::{self, Granule, S2Cfg, fits};
 use crate::{Smmu, Txn};
 
 /// A configuration rule: one row of `smmu/RULES.md`.
@@ -329,11 +329,6 @@ pub enum SteFetchError {
 /// Architecture minor revision (0 = SMMUv3.0).
 fn arch_minor(cfg: &SmmuConfig) -> u32 {
     Aidr(cfg.aidr).arch_minor_rev()
-}
-
-/// `x` has no bits set at or above bit `bits`.
-pub(crate) fn fits(x: u64, bits: u32) -> bool {
-    bits >= 64 || x >> bits == 0
 }
 
 /// Clears address bits `[msb:0]` (a no-op for msb < 0; everything for msb >= 63).

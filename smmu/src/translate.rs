@@ -35,11 +35,11 @@ use crate::pas::{Pas, SecSid};
 use crate::spec::event::{EventFields, EventRecord, class, has_fetch_addr, id};
 use crate::stream::{
     AttrOverride, Rule, S1Dss, S1Ste, SteFetchError, StreamCfg, StreamWorld, TransCfg, decode_ste,
-    fits, ias_bits,
+    ias_bits,
 };
 use crate::tlb::{self, El, Fill, Regime, StageKind, Tlb, TlbHit};
 use crate::trace::{self, Perms, TraceEvent, TraceSink};
-use crate::walk::{self, Access, Fault, Granule, S1Cfg, WalkResult};
+use crate::walk::{self, Access, Fault, Granule, S1Cfg, WalkResult, fits};
 use crate::{Abort, AbortReason, Smmu, SmmuConfig, Translation, Txn};
 
 /// Size reported for bypass translations (GBPA and STE.Config 0b100, and stage-1 bypass without

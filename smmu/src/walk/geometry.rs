@@ -90,7 +90,7 @@ pub(super) fn low_mask(bits: u32) -> u64 {
 }
 
 /// Whether `addr` is representable in `bits` bits.
-pub(super) fn fits(addr: u64, bits: u32) -> bool {
+pub(crate) fn fits(addr: u64, bits: u32) -> bool {
     addr.checked_shr(bits).unwrap_or(0) == 0
 }
 

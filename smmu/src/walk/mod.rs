@@ -21,6 +21,7 @@ mod ttw;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use geometry::fits;
 pub use geometry::{S2_MAX_CONCAT, TSZ_MAX, TSZ_MIN, s1_start_level, s2_start};
 pub use s1::walk_s1;
 pub use s2::walk_s2;
