@@ -3,7 +3,7 @@
 //! Register decode and the update protocols live in `regs`; the translation pipeline reads the
 //! values through the typed views in `spec::regs`.
 
-use crate::spec::regs::{Cr0, GBPA_RESET, Gbpa, IrqCtrl, StrtabBaseCfg};
+use crate::spec::regs::{Cr0, Cr2, GBPA_RESET, Gbpa, IrqCtrl, StrtabBaseCfg};
 
 /// One queue's registers.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -48,6 +48,10 @@ impl Bank {
     /// CR0 as acknowledged (the configuration in effect).
     pub fn cr0(&self) -> Cr0 {
         Cr0(self.cr0ack)
+    }
+
+    pub fn cr2(&self) -> Cr2 {
+        Cr2(self.cr2)
     }
 
     pub fn gbpa(&self) -> Gbpa {

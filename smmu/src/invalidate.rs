@@ -202,7 +202,7 @@ impl Smmu {
         cmd: &Cmd,
         trace: &mut T,
     ) {
-        let e2h = self.banks.each_ref().map(|b| crate::spec::regs::Cr2(b.cr2).e2h());
+        let e2h = self.banks.each_ref().map(|b| b.cr2().e2h());
         let Some(inv) = scope_of(&self.cfg, queue, e2h, cmd) else { return };
         let (sec_sid, removed) = match inv {
             Invalidation::Config { sec, scope } => (sec, self.config_cache.invalidate(sec, scope)),

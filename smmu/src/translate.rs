@@ -456,10 +456,8 @@ impl Smmu {
             return translate_cfg(&self.cfg, &mut self.tlb, sec, c, txn, mem, trace)
                 .map_err(|s| s.with_mev(c.mev()));
         }
-        let bank = &self.banks[sec.index()];
-        let recinvsid = bank_cr2_recinvsid(bank);
-        let e2h = bank_cr2_e2h(bank);
-        let c = self.resolve_cfg(sec, recinvsid, e2h, txn, mem, trace)?;
+        let cr2 = self.banks[sec.index()].cr2();
+        let c = self.resolve_cfg(sec, cr2.recinvsid(), cr2.e2h(), txn, mem, trace)?;
         self.config_cache.insert(sec, txn.sid, txn.ssid, c);
         translate_cfg(&self.cfg, &mut self.tlb, sec, &c, txn, mem, trace)
             .map_err(|s| s.with_mev(c.mev()))
@@ -574,14 +572,6 @@ fn gbpa_nscfg(sec: SecSid, b: &Bank) -> Option<bool> {
         (SecSid::Secure, 0b11) => Some(true),
         _ => None,
     }
-}
-
-fn bank_cr2_recinvsid(b: &Bank) -> bool {
-    crate::spec::regs::Cr2(b.cr2).recinvsid()
-}
-
-fn bank_cr2_e2h(b: &Bank) -> bool {
-    crate::spec::regs::Cr2(b.cr2).e2h()
 }
 
 /// A small machine for pipeline tests: RAM, a Non-secure interface with SMMUEN, EVENTQEN and

@@ -22,7 +22,7 @@ impl Smmu {
     /// SMMU_S_CR0.NSSTALLD is in effect.
     pub(crate) fn ns_idr0(&self) -> Idr0 {
         let mut idr0 = self.cfg.idr0();
-        if self.cfg.secure_impl && Cr0(self.banks[SecSid::Secure.index()].cr0ack).nsstalld() {
+        if self.cfg.secure_impl && self.banks[SecSid::Secure.index()].cr0().nsstalld() {
             idr0.set_stall_model(stall_model::TERMINATE_ONLY);
         }
         idr0
