@@ -61,9 +61,6 @@ use crate::spec::event::{
 use crate::spec::regs::{Q_OVERFLOW_FLAG, QueueBase, gerror, queue_index_mask};
 use crate::trace::{self, TraceEvent, TraceSink};
 
-/// log2 of the event record size.
-const EVENT_SHIFT: u32 = 5;
-
 /// What happened to an event record handed to [`Smmu::record_event`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum EventOutcome {
@@ -183,7 +180,7 @@ impl Smmu {
             return discard(sec, rec, trace);
         }
         // Queue addresses beyond the OAS are truncated to it (§3.4.3).
-        let addr = (base + (u64::from(prod & index_mask) << EVENT_SHIFT)) & self.cfg.oas_mask();
+        let addr = (base + EVENT_SIZE * u64::from(prod & index_mask)) & self.cfg.oas_mask();
         debug_assert_eq!(addr % EVENT_SIZE, 0);
         if write_obj(mem, addr, sec.pas(), rec).is_err() {
             self.eventq_last[i] = None;
