@@ -33,6 +33,7 @@ use crate::context::{CdFetchError, decode_cd};
 use crate::mem::PhysMem;
 use crate::pas::{Pas, SecSid};
 use crate::spec::event::{EventFields, EventRecord, class, has_fetch_addr, id};
+use crate::spec::ste::nscfg;
 use crate::stream::{
     AttrOverride, Rule, S1Dss, S1Ste, SteFetchError, StreamCfg, StreamWorld, TransCfg, decode_ste,
     ias_bits,
@@ -565,11 +566,11 @@ fn output_pas(sec: SecSid, nscfg: Option<bool>, txn: &Txn) -> Pas {
     if sec == SecSid::NonSecure || nscfg.unwrap_or(txn.ns) { Pas::NonSecure } else { sec.pas() }
 }
 
-/// GBPA.NSCFG (S_GBPA only) as an override: 0b10 Secure, 0b11 Non-secure, else incoming.
+/// GBPA.NSCFG (S_GBPA only) as an override: Secure, Non-secure, or (otherwise) incoming.
 fn gbpa_nscfg(sec: SecSid, b: &Bank) -> Option<bool> {
-    match (sec, b.gbpa().nscfg()) {
-        (SecSid::Secure, 0b10) => Some(false),
-        (SecSid::Secure, 0b11) => Some(true),
+    match (sec, u64::from(b.gbpa().nscfg())) {
+        (SecSid::Secure, nscfg::SECURE_OR_REALM) => Some(false),
+        (SecSid::Secure, nscfg::NON_SECURE) => Some(true),
         _ => None,
     }
 }

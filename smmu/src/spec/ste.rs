@@ -155,7 +155,7 @@ pub mod eats {
 }
 
 /// STE.NSCFG values (Secure and Realm streams; 0b01 is Reserved for Secure, Check for Realm
-/// with SMMU_R_IDR3.XT).
+/// with SMMU_R_IDR3.XT). S_GBPA.NSCFG uses the same encoding.
 pub mod nscfg {
     pub const INCOMING: u64 = 0b00;
     pub const REALM_CHECK: u64 = 0b01;

@@ -8,8 +8,8 @@ use core::fmt::{self, Write as _};
 use super::{DescKind, FetchKind, Stage, TraceEvent};
 use crate::spec::cd::Cd;
 use crate::spec::cmd::{Cmd, cerror, op};
-use crate::spec::event::{EventRecord, has_fetch_addr, id};
-use crate::spec::ste::{Ste, addr_55_4, addr_55_6};
+use crate::spec::event::{EventRecord, class, has_fetch_addr, id};
+use crate::spec::ste::{Ste, addr_55_4, addr_55_6, config};
 use crate::spec::table::{L1Cd, L1Std};
 
 fn stage(s: Stage) -> &'static str {
@@ -57,8 +57,10 @@ fn fetch_fields(kind: FetchKind, raw: &[u64], out: &mut String) {
         FetchKind::Ste => {
             let s = Ste::from_words(words(raw));
             let b = s.bits();
-            let _ = write!(out, " V={} Config={:#05b}", u8::from(b.v()), b.config());
-            if b.config() & 0b101 == 0b101 {
+            let conf = b.config();
+            let _ = write!(out, " V={} Config={:#05b}", u8::from(b.v()), conf);
+            let translates = conf & config::TRANSLATE_BIT != 0;
+            if translates && conf & config::S1_BIT != 0 {
                 let _ = write!(
                     out,
                     " S1Fmt={} S1CDMax={} S1DSS={} S1ContextPtr={:#x}",
@@ -68,7 +70,7 @@ fn fetch_fields(kind: FetchKind, raw: &[u64], out: &mut String) {
                     addr_55_6(b.s1_context_ptr())
                 );
             }
-            if b.config() & 0b110 == 0b110 {
+            if translates && conf & config::S2_BIT != 0 {
                 let _ = write!(
                     out,
                     " S2VMID={:#x} S2T0SZ={} S2SL0={} S2TG={} S2PS={} S2R={} S2TTB={:#x}",
@@ -128,9 +130,9 @@ fn event_fields(record: &[u64; 4], out: &mut String) {
     match f.id {
         id::F_TRANSLATION | id::F_ADDR_SIZE | id::F_ACCESS | id::F_PERMISSION | id::F_WALK_EABT => {
             let class = match f.class {
-                0 => "CD",
-                1 => "TT",
-                2 => "IN",
+                class::CD => "CD",
+                class::TT => "TT",
+                class::IN => "IN",
                 _ => "reserved",
             };
             let _ = write!(
