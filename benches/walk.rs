@@ -67,14 +67,7 @@ impl Tables {
 }
 
 fn s1_cfg(ttb: u64) -> S1Cfg {
-    let t = S1Table {
-        ttb,
-        tsz: 16,
-        granule: Granule::G4K,
-        had: false,
-        tbi: false,
-        walk_pas: Pas::NonSecure,
-    };
+    let t = S1Table { ttb, tsz: 16, granule: Granule::G4K, had: false, walk_pas: Pas::NonSecure };
     S1Cfg {
         tables: [Some(t), None],
         tbi: [false; 2],
@@ -83,7 +76,6 @@ fn s1_cfg(ttb: u64) -> S1Cfg {
         record: true,
         asid: 1,
         wxn: false,
-        uwxn: false,
         pan: false,
         regime: Regime::El1,
     }

@@ -283,20 +283,19 @@ pub fn decode_cd(
     }
     let had = cfg.idr3().had();
     let tbi = [b.tbi0(), !el2 && b.tbi1()];
-    let table = |g: Option<Granule>, ttb, tsz, had_x: bool, tbi_x, nscfg| {
+    let table = |g: Option<Granule>, ttb, tsz, had_x: bool, nscfg| {
         g.map(|granule| S1Table {
             ttb,
             tsz,
             granule,
             had: had && had_x,
-            tbi: tbi_x,
             walk_pas: s1_walk_pas(sec, nscfg),
         })
     };
     Ok(S1Cfg {
         tables: [
-            table(g0, ttb0, t0sz, b.had0(), tbi[0], b.nscfg0()),
-            table(g1, ttb1, t1sz, b.had1(), tbi[1], b.nscfg1()),
+            table(g0, ttb0, t0sz, b.had0(), b.nscfg0()),
+            table(g1, ttb1, t1sz, b.had1(), b.nscfg1()),
         ],
         tbi,
         oas_bits: ips,
@@ -304,8 +303,9 @@ pub fn decode_cd(
         // A stalling configuration is treated as terminating, with the event recorded (§3.12).
         record: b.r() || b.s(),
         asid: if t.world.has_asid() { b.asid() as u16 } else { 0 },
+        // CD.UWXN is IGNORED for VMSAv8-64: EL0-writable locations are always privileged
+        // execute-never (`walk::s1`).
         wxn: b.wxn(),
-        uwxn: b.uwxn(),
         pan: b.pan(),
         regime: match t.world {
             StreamWorld::El1 => walk::Regime::El1,
@@ -472,7 +472,7 @@ mod tests {
         let s1 = decode_cd(&cfg, SecSid::NonSecure, &trans_world(StreamWorld::El1), &s1ste(), &c)
             .unwrap();
         let t0 = s1.tables[0].unwrap();
-        assert_eq!((t0.ttb, t0.tsz, t0.granule, t0.tbi), (0x4e4d_0000, 16, Granule::G4K, true));
+        assert_eq!((t0.ttb, t0.tsz, t0.granule, s1.tbi[0]), (0x4e4d_0000, 16, Granule::G4K, true));
         assert_eq!(t0.walk_pas, Pas::NonSecure);
         assert!(s1.tables[1].is_none());
         assert_eq!(

@@ -560,15 +560,8 @@ fn tsz() -> impl Strategy<Value = u32> {
 
 fn s1_table() -> BoxedStrategy<S1Table> {
     let pas = prop_oneof![6 => Just(Pas::NonSecure), 3 => Just(Pas::Secure), 1 => Just(Pas::Realm)];
-    (table_base(), tsz(), granule(), any::<bool>(), any::<bool>(), pas)
-        .prop_map(|(ttb, tsz, granule, had, tbi, walk_pas)| S1Table {
-            ttb,
-            tsz,
-            granule,
-            had,
-            tbi,
-            walk_pas,
-        })
+    (table_base(), tsz(), granule(), any::<bool>(), pas)
+        .prop_map(|(ttb, tsz, granule, had, walk_pas)| S1Table { ttb, tsz, granule, had, walk_pas })
         .boxed()
 }
 
@@ -594,7 +587,6 @@ fn s1_cfg() -> BoxedStrategy<S1Cfg> {
                 record,
                 asid,
                 wxn,
-                uwxn: false,
                 pan,
                 regime,
             }

@@ -89,9 +89,6 @@ pub struct S1Table {
     pub granule: Granule,
     /// HADx: APTable (and the XN table bits) ignored.
     pub had: bool,
-    /// Top-byte ignore for this region (informative: the walker reads [`S1Cfg::tbi`], which must
-    /// hold the same value).
-    pub tbi: bool,
     /// PAS of the walk's first table (NSCFGx for Secure streams; NS otherwise).
     pub walk_pas: Pas,
 }
@@ -140,7 +137,6 @@ pub struct S1Cfg {
     pub record: bool,
     pub asid: u16,
     pub wxn: bool,
-    pub uwxn: bool,
     pub pan: bool,
     /// The translation regime: the permission model of the descriptors.
     pub regime: Regime,

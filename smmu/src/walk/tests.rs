@@ -137,7 +137,7 @@ impl Tt {
 }
 
 fn s1_table(ttb: u64, tsz: u32, g: Granule) -> S1Table {
-    S1Table { ttb, tsz, granule: g, had: false, tbi: false, walk_pas: Pas::NonSecure }
+    S1Table { ttb, tsz, granule: g, had: false, walk_pas: Pas::NonSecure }
 }
 
 fn s1cfg(tables: [Option<S1Table>; 2]) -> S1Cfg {
@@ -149,7 +149,6 @@ fn s1cfg(tables: [Option<S1Table>; 2]) -> S1Cfg {
         record: true,
         asid: 1,
         wxn: false,
-        uwxn: false,
         pan: false,
         regime: Regime::El1,
     }
