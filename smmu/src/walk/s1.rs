@@ -69,6 +69,9 @@ fn one_level_perms(cfg: &S1Cfg, desc: Desc, tables: Desc, had: bool) -> Perms {
     Perms { read: true, write, exec }
 }
 
+/// A stage-1 descriptor fetch as stage 2 sees it: a privileged data read.
+const TT_READ: Access = Access { rnw: true, pnu: true, ind: false };
+
 /// Output PAS of a stage-1-only translation: a Secure walk turns Non-secure at an NSTable or a
 /// leaf NS bit; any other walk PAS is the output PAS.
 fn s1_out_pas(walk_pas: Pas, ns: bool) -> Pas {
@@ -119,33 +122,12 @@ pub fn walk_s1<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
 
     let start = Start::new(tt.granule, level, input_bits, tt.ttb);
     let walk_pas = tt.walk_pas;
-    let leaf = match s2 {
-        None => ttw::walk(
-            Stage::S1,
-            start,
-            va,
-            cfg.oas_bits,
-            mem,
-            trace,
-            |_, _, addr, tables| Ok((addr, s1_out_pas(walk_pas, tables.ns_table()))),
-            fault,
-        ),
-        Some(s2) => {
-            let tt_read = Access { rnw: true, pnu: true, ind: false };
-            ttw::walk(
-                Stage::S1,
-                start,
-                va,
-                cfg.oas_bits,
-                mem,
-                trace,
-                |mem, trace, addr, _| {
-                    walk_s2(s2, addr, tt_read, class::TT, mem, trace).map(|r| (r.oa, r.pas))
-                },
-                fault,
-            )
-        }
-    }?;
+    // A descriptor address is a PA in the walk's PAS, or with stage 2 an IPA to translate first.
+    let locate = |mem: &mut M, trace: &mut T, addr: u64, tables: Desc| match s2 {
+        None => Ok((addr, s1_out_pas(walk_pas, tables.ns_table()))),
+        Some(s2) => walk_s2(s2, addr, TT_READ, class::TT, mem, trace).map(|r| (r.oa, r.pas)),
+    };
+    let leaf = ttw::walk(Stage::S1, start, va, cfg.oas_bits, mem, trace, locate, fault)?;
 
     if !leaf.desc.af() && !cfg.affd {
         return Err(fault(id::F_ACCESS, 0));
