@@ -159,7 +159,8 @@ fn txsz_range(cfg: &SmmuConfig, g: Option<Granule>, ds: bool) -> (u32, u32) {
 }
 
 /// Validates a CD reached through the STE `t` (§5.4.2 `CdIllegal()`) and decodes it into the
-/// stage-1 configuration the walker takes.
+/// stage-1 configuration the walker takes. `cfg` is the configuration as the interface of `sec`
+/// sees it (its SMMU_IDR0.STALL_MODEL).
 pub fn decode_cd(
     cfg: &SmmuConfig,
     sec: SecSid,

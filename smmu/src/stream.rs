@@ -395,11 +395,6 @@ fn sidsize(cfg: &SmmuConfig, sec: SecSid) -> u32 {
     }
 }
 
-/// The stall model that applies to an interface's streams.
-fn stall_model_of(cfg: &SmmuConfig, _sec: SecSid) -> u32 {
-    cfg.idr0().stall_model()
-}
-
 impl Smmu {
     /// Walks the Stream table of `sec` for `sid` and fetches the STE (§5.1, §6.3.24-25).
     pub(crate) fn fetch_ste<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
@@ -488,7 +483,8 @@ pub(crate) fn fetch<T: zerocopy::FromBytes + zerocopy::IntoBytes, M: PhysMem + ?
 }
 
 /// Validates an STE fetched from the Stream table of `sec` (§5.2.2 `SteIllegal()`), and decodes
-/// it. `e2h` is CR2.E2H of the interface.
+/// it. `cfg` is the configuration as that interface sees it (its SMMU_IDR0.STALL_MODEL), `e2h`
+/// its CR2.E2H.
 pub fn decode_ste(cfg: &SmmuConfig, sec: SecSid, e2h: bool, ste: &Ste) -> Result<StreamCfg, Rule> {
     let b = ste.bits();
     if !b.v() {
@@ -564,7 +560,7 @@ pub fn decode_ste(cfg: &SmmuConfig, sec: SecSid, e2h: bool, ste: &Ste) -> Result
         _ if e2h => StreamWorld::El2E2h,
         _ => StreamWorld::El2,
     };
-    let stall = stall_model_of(cfg, sec);
+    let stall = idr0.stall_model();
     let ias = ias_bits(cfg);
     let oas = cfg.oas_bits();
     let s1 = if s1_en {

@@ -464,6 +464,16 @@ impl Smmu {
             .map_err(|s| s.with_mev(c.mev()))
     }
 
+    /// The configuration as the programming interface of `sec` sees it, for STE and CD checks:
+    /// the Non-secure interface's SMMU_IDR0.STALL_MODEL reads 0b01 while S_CR0.NSSTALLD is in
+    /// effect, and stall configuration in Non-secure STEs and CDs is then ILLEGAL (§6.3.57.1).
+    fn interface_cfg(&self, sec: SecSid) -> SmmuConfig {
+        match sec {
+            SecSid::NonSecure => SmmuConfig { idr0: self.ns_idr0().0, ..self.cfg.clone() },
+            SecSid::Secure | SecSid::Realm => self.cfg.clone(),
+        }
+    }
+
     /// Fetches and checks the STE and, when stage 1 translates, the CD of a transaction.
     fn resolve_cfg<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
         &mut self,
@@ -488,7 +498,8 @@ impl Smmu {
                 Stop::event(fetch_record(id::F_STE_FETCH, txn, addr), None)
             }
         })?;
-        let stream = decode_ste(&self.cfg, sec, e2h, &ste)
+        let icfg = self.interface_cfg(sec);
+        let stream = decode_ste(&icfg, sec, e2h, &ste)
             .map_err(|rule| Stop::event(rule_record(rule, txn, 0), Some(rule)))?;
         match stream {
             StreamCfg::Abort => Ok(CachedCfg::Abort),
@@ -500,15 +511,16 @@ impl Smmu {
                 Ok(CachedCfg::Bypass { attrs })
             }
             StreamCfg::Translate(t) => {
-                self.resolve_stream(sec, &t, txn, mem, trace).map_err(|s| s.with_mev(t.mev))
+                self.resolve_stream(sec, &icfg, &t, txn, mem, trace).map_err(|s| s.with_mev(t.mev))
             }
         }
     }
 
-    /// SubstreamID checks and CD of a translating STE.
+    /// SubstreamID checks and CD of a translating STE; `icfg` is [`Smmu::interface_cfg`].
     fn resolve_stream<M: PhysMem + ?Sized, T: TraceSink + ?Sized>(
         &mut self,
         sec: SecSid,
+        icfg: &SmmuConfig,
         t: &TransCfg,
         txn: &Txn,
         mem: &mut M,
@@ -549,7 +561,7 @@ impl Smmu {
                         Stop::event(fetch_record(id::F_CD_FETCH, txn, addr), None)
                     }
                 })?;
-                let s1cfg = decode_cd(&self.cfg, sec, t, &s1, &cd)
+                let s1cfg = decode_cd(icfg, sec, t, &s1, &cd)
                     .map_err(|rule| Stop::event(rule_record(rule, txn, index), Some(rule)))?;
                 let ctx = tlb_context(&self.cfg, sec, t, Some((&s1cfg, cd.bits().aset())));
                 Ok(CachedCfg::S1 { t: *t, s1: s1cfg, ctx })
@@ -1093,6 +1105,55 @@ mod tests {
         r.write_ste(SID, &ste_s1(CD_ADDR));
         assert_eq!(r.run(&read(SID, IOVA)), Err(fault(id::C_BAD_CD)));
         assert_eq!(words(&r.event()), [0x0000_0008_0000_000a, 0, 0, 0]);
+    }
+
+    /// A stage-1 rig on an SMMU with the Stall model (STALL_MODEL 0b00), S_CR0.NSSTALLD as
+    /// given, and an STE with S1STALLD and a CD with S as given.
+    fn stall_rig(nsstalld: bool, s1stalld: bool, cd_s: bool) -> Rig {
+        let mut cfg = SmmuConfig::full();
+        let mut i0 = cfg.idr0();
+        i0.set_stall_model(crate::spec::regs::stall_model::STALL_AND_TERMINATE);
+        cfg.idr0 = i0.0;
+        let mut r = Rig::new(cfg);
+        let mut s_cr0 = crate::spec::regs::Cr0(0);
+        s_cr0.set_nsstalld(nsstalld);
+        r.smmu.bank_mut(SecSid::Secure).cr0ack = s_cr0.0;
+        let root = r.alloc_table();
+        r.map(root, IOVA, DATA | S1_RW);
+        let mut ste = ste_s1(CD_ADDR);
+        ste.bits_mut().set_s1stalld(s1stalld);
+        r.write_ste(SID, &ste);
+        let mut c = cd(root);
+        c.bits_mut().set_s(cd_s);
+        r.write_cd(CD_ADDR, &c);
+        r
+    }
+
+    #[test]
+    fn non_secure_ste_with_s1stalld_translates_while_the_stall_model_is_available() {
+        let mut r = stall_rig(false, true, false);
+        assert_eq!(r.run(&read(SID, IOVA)).map(|t| t.pa), Ok(DATA | 0x567));
+    }
+
+    #[test]
+    fn s_cr0_nsstalld_makes_a_non_secure_ste_with_s1stalld_c_bad_ste() {
+        // §6.3.57.1: with NSSTALLD, stall configuration renders Non-secure STEs ILLEGAL.
+        let mut r = stall_rig(true, true, false);
+        assert_eq!(r.run(&read(SID, IOVA)), Err(fault(id::C_BAD_STE)));
+        assert_eq!(r.notes(), vec!["C_BAD_STE: STE-S1STALLD".to_string()]);
+    }
+
+    #[test]
+    fn non_secure_stalling_cd_translates_while_the_stall_model_is_available() {
+        let mut r = stall_rig(false, false, true);
+        assert_eq!(r.run(&read(SID, IOVA)).map(|t| t.pa), Ok(DATA | 0x567));
+    }
+
+    #[test]
+    fn s_cr0_nsstalld_makes_a_non_secure_stalling_cd_c_bad_cd() {
+        let mut r = stall_rig(true, false, true);
+        assert_eq!(r.run(&read(SID, IOVA)), Err(fault(id::C_BAD_CD)));
+        assert_eq!(r.notes(), vec!["C_BAD_CD: CD-S-NOSTALL".to_string()]);
     }
 
     #[test]
