@@ -156,17 +156,8 @@ impl Protocol {
         if text.contains('\r') {
             return err("carriage return in line (lines end with a bare LF)");
         }
-        // One trailing space is accepted, as QEMU accepts it.
-        let text = text.strip_suffix(' ').unwrap_or(text);
-        let words: Vec<&str> = text.split(' ').collect();
-        let cmd = words[0];
-        if cmd.is_empty() {
-            return Err(Fault::Fail("Unknown command ''".into()));
-        }
-        let args = &words[1..];
-        if args.iter().any(|w| w.is_empty()) {
-            return err("empty argument (two spaces in a row)");
-        }
+        let (cmd, args) = split_words(text)?;
+        let args = args.as_slice();
         let reply = match cmd {
             "readb" => self.read_sized(bus, args, 1, out)?,
             "readw" => self.read_sized(bus, args, 2, out)?,
@@ -562,6 +553,32 @@ impl Reply {
 enum Encoding {
     Hex,
     Base64,
+}
+
+/// Most arguments any command looks at (`write ADDR SIZE DATA ATTRS`, `set_irq_in`).
+const MAX_ARGS: usize = 4;
+
+/// The command word and its arguments, split on every single space as QEMU's `g_strsplit`
+/// does (one trailing space is accepted, as QEMU accepts it). An empty argument (two spaces in
+/// a row) anywhere is an error. Only the first `MAX_ARGS + 1` arguments are kept: enough for
+/// [`arity`] to see one too many, so a long line of tokens allocates nothing per token.
+fn split_words(text: &str) -> Res<(&str, Vec<&str>)> {
+    let text = text.strip_suffix(' ').unwrap_or(text);
+    let mut words = text.split(' ');
+    let cmd = words.next().unwrap_or_default();
+    if cmd.is_empty() {
+        return Err(Fault::Fail("Unknown command ''".into()));
+    }
+    let mut args = Vec::with_capacity(MAX_ARGS + 1);
+    for w in words {
+        if w.is_empty() {
+            return err("empty argument (two spaces in a row)");
+        }
+        if args.len() <= MAX_ARGS {
+            args.push(w);
+        }
+    }
+    Ok((cmd, args))
 }
 
 /// Argument count of a command that ignores extra trailing tokens, as every non-memory command
