@@ -347,7 +347,8 @@ pub fn parse(args: &[String]) -> Result<Action, String> {
     Ok(Action::Serve(Box::new(cfg)))
 }
 
-fn parse_bool(v: &str) -> Option<bool> {
+/// QEMU's boolean spellings (`qapi_bool_parse`), shared by every option and property value.
+pub fn parse_bool(v: &str) -> Option<bool> {
     match v {
         "on" | "yes" | "true" | "y" => Some(true),
         "off" | "no" | "false" | "n" => Some(false),

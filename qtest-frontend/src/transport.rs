@@ -122,11 +122,7 @@ impl Endpoint {
 }
 
 fn parse_bool(v: &str) -> Result<bool, String> {
-    match v {
-        "on" | "yes" | "true" | "y" => Ok(true),
-        "off" | "no" | "false" | "n" => Ok(false),
-        _ => Err(format!("'{v}' is not a boolean (on/off)")),
-    }
+    crate::cli::parse_bool(v).ok_or_else(|| format!("'{v}' is not a boolean (on/off)"))
 }
 
 fn split_host_port(addr: &str) -> Option<(String, u16)> {

@@ -4,13 +4,9 @@ use smmu::{CachePolicy, Preset, SmmuConfig};
 
 use crate::bus::GlobalOpt;
 
-/// QEMU's boolean spellings (`qapi_bool_parse`).
+/// A boolean property ([`crate::cli::parse_bool`]'s spellings), with QEMU's error message.
 pub fn parse_bool(name: &str, v: &str) -> Result<bool, String> {
-    match v {
-        "on" | "yes" | "true" | "y" => Ok(true),
-        "off" | "no" | "false" | "n" => Ok(false),
-        _ => Err(format!("Parameter '{name}' expects 'on' or 'off'")),
-    }
+    crate::cli::parse_bool(v).ok_or_else(|| format!("Parameter '{name}' expects 'on' or 'off'"))
 }
 
 /// An unsigned integer as QEMU's keyval visitor reads it (`qemu_strtou64` base 0: `0x` hex,
