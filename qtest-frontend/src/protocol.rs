@@ -822,13 +822,22 @@ fn parse_magnitude(tok: &str) -> Option<(bool, Option<u64>)> {
     Some((neg, v))
 }
 
-/// `qemu_strtou64(tok, NULL, 0, &v)`: a leading `-` negates modulo 2^64.
-fn parse_u64(tok: &str) -> Res<u64> {
-    match parse_magnitude(tok) {
-        Some((neg, Some(v))) => Ok(if neg { v.wrapping_neg() } else { v }),
-        Some((_, None)) => err(format!("number out of range '{}'", echo(tok))),
-        None => Err(bad_number(tok)),
+/// `qemu_strtou64(tok, NULL, 0, &v)`: a leading `-` negates modulo 2^64; `None` for a
+/// malformed number or one that overflows. Also what QEMU's keyval visitor uses for integer
+/// properties, so the machine's property parser shares it.
+pub(crate) fn strtou64(tok: &str) -> Option<u64> {
+    match parse_magnitude(tok)? {
+        (neg, Some(v)) => Some(if neg { v.wrapping_neg() } else { v }),
+        (_, None) => None,
     }
+}
+
+/// [`strtou64`] with the protocol's error replies.
+fn parse_u64(tok: &str) -> Res<u64> {
+    strtou64(tok).ok_or_else(|| match parse_magnitude(tok) {
+        Some(_) => Fault::Err(format!("number out of range '{}'", echo(tok))),
+        None => bad_number(tok),
+    })
 }
 
 /// `qemu_strtoi64`.
