@@ -486,6 +486,16 @@ impl<I: Iommu> Bus for Board<I> {
     }
 }
 
+/// The QOM nodes every machine has: `/machine` of type `machine_type` and its containers.
+pub fn base_qom_nodes(machine_type: &'static str) -> Vec<(String, &'static str)> {
+    vec![
+        ("/machine".into(), machine_type),
+        ("/machine/peripheral".into(), "container"),
+        ("/machine/peripheral-anon".into(), "container"),
+        ("/machine/unattached".into(), "container"),
+    ]
+}
+
 /// Renders `info qom-tree` from (path, type) pairs: children sorted by name under their
 /// parent, two spaces per level.
 pub fn render_qom_tree(nodes: &[(String, &str)]) -> String {
