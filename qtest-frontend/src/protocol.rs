@@ -330,15 +330,8 @@ impl Protocol {
     }
 
     fn write_hex(&mut self, bus: &mut dyn Bus, args: &[&str]) -> Res<Reply> {
-        arity(args, 3, 4, "write ADDR SIZE 0xDATA [ATTRS]")?;
-        let addr = parse_u64(args[0])?;
-        let len = parse_u64(args[1])?;
-        let attrs = parse_attrs(args.get(3).copied())?;
-        let data = args[2].as_bytes();
-        if data.len() < 3 {
-            return err("invalid argument size");
-        }
-        check_size(bus, len)?;
+        let (addr, len, data, attrs) =
+            bulk_write_args(bus, args, "write ADDR SIZE 0xDATA [ATTRS]")?;
         if !(data.starts_with(b"0x") || data.starts_with(b"0X")) {
             return err("DATA must start with 0x");
         }
@@ -363,15 +356,8 @@ impl Protocol {
     }
 
     fn write_b64(&mut self, bus: &mut dyn Bus, args: &[&str], out: &mut dyn Sink) -> Res<Reply> {
-        arity(args, 3, 4, "b64write ADDR SIZE B64DATA [ATTRS]")?;
-        let addr = parse_u64(args[0])?;
-        let len = parse_u64(args[1])?;
-        let attrs = parse_attrs(args.get(3).copied())?;
-        let data = args[2].as_bytes();
-        if data.len() < 3 {
-            return err("invalid argument size");
-        }
-        check_size(bus, len)?;
+        let (addr, len, data, attrs) =
+            bulk_write_args(bus, args, "b64write ADDR SIZE B64DATA [ATTRS]")?;
         // Validation pass: decode without keeping the bytes, to learn the decoded length.
         const IN_CHUNK: usize = 4 * (CHUNK / 3);
         let mut scratch = vec![0u8; IN_CHUNK / 4 * 3];
@@ -598,6 +584,26 @@ fn arity(args: &[&str], min: usize, max: usize, usage: &str) -> Res<()> {
         return err("too many arguments");
     }
     Ok(())
+}
+
+/// `ADDR SIZE DATA [ATTRS]` of `write` and `b64write`: ADDR, SIZE and ATTRS parsed, then
+/// QEMU's `ERR invalid argument size` for DATA shorter than 3 characters, then SIZE checked
+/// against the machine. DATA itself is left to the command.
+fn bulk_write_args<'a>(
+    bus: &dyn Bus,
+    args: &[&'a str],
+    usage: &str,
+) -> Res<(u64, u64, &'a [u8], Attrs)> {
+    arity(args, 3, 4, usage)?;
+    let addr = parse_u64(args[0])?;
+    let len = parse_u64(args[1])?;
+    let attrs = parse_attrs(args.get(3).copied())?;
+    let data = args[2].as_bytes();
+    if data.len() < 3 {
+        return err("invalid argument size");
+    }
+    check_size(bus, len)?;
+    Ok((addr, len, data, attrs))
 }
 
 fn resolve<'a>(devices: &'a [IrqDevice], path: &str) -> Option<&'a IrqDevice> {
