@@ -28,6 +28,8 @@ use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use arbitrary::{Arbitrary, Result, Unstructured};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use qtest_frontend::bus::{Attrs, Bus, IrqDevice};
 use qtest_frontend::machine::build_machine;
 use qtest_frontend::protocol::{Protocol, Sink, Status};
@@ -342,19 +344,8 @@ fn hex_data(u: &mut Unstructured) -> Result<String> {
 }
 
 fn b64_data(u: &mut Unstructured) -> Result<String> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let bytes: &[u8] = u.arbitrary()?;
-    let bytes = &bytes[..bytes.len().min(96)];
-    let mut s = String::new();
-    for c in bytes.chunks(3) {
-        let n = c.iter().enumerate().fold(0u32, |n, (i, &b)| n | (u32::from(b) << (16 - 8 * i)));
-        for i in 0..=c.len() {
-            s.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 0x3f) as usize]));
-        }
-        for _ in c.len()..3 {
-            s.push('=');
-        }
-    }
+    let mut s = STANDARD.encode(&bytes[..bytes.len().min(96)]);
     match u.int_in_range(0u8..=15)? {
         0 => s.push('!'),
         1 => s.push('='),

@@ -347,7 +347,8 @@ pub fn parse(args: &[String]) -> Result<Action, String> {
     Ok(Action::Serve(Box::new(cfg)))
 }
 
-fn parse_bool(v: &str) -> Option<bool> {
+/// QEMU's boolean spellings (`qapi_bool_parse`), shared by every option and property value.
+pub fn parse_bool(v: &str) -> Option<bool> {
     match v {
         "on" | "yes" | "true" | "y" => Some(true),
         "off" | "no" | "false" | "n" => Some(false),
@@ -470,11 +471,15 @@ pub fn parse_mem(v: &str) -> Result<u64, String> {
         return Err("invalid size".into());
     }
     let int: u128 = if int.is_empty() { 0 } else { int.parse().map_err(|_| "invalid size")? };
-    let mut bytes = int << shift;
+    let unit = 1u128 << shift;
+    let mut bytes = int.checked_mul(unit).ok_or("size too large")?;
     if !frac.is_empty() {
+        // Digits past the 19th are below a byte for every unit up to 2^60, and keeping at
+        // most 19 keeps `digits * unit` inside u128.
+        let frac = &frac[..frac.len().min(19)];
         let digits: u128 = frac.parse().map_err(|_| "invalid size")?;
-        let scale = 10u128.checked_pow(frac.len() as u32).ok_or("invalid size")?;
-        bytes += (digits << shift) / scale;
+        let scale = 10u128.pow(frac.len() as u32);
+        bytes = bytes.checked_add(digits * unit / scale).ok_or("size too large")?;
     }
     let bytes = u64::try_from(bytes).map_err(|_| "size too large")?;
     if bytes == 0 {
@@ -575,6 +580,14 @@ mod tests {
         assert_eq!(parse_mem("size=64M,slots=2,maxmem=1G"), Ok(64 << 20));
         assert_eq!(parse_mem("100K"), Ok(106496));
         assert!(parse_mem("12Q").is_err());
+    }
+
+    #[test]
+    fn memory_sizes_whose_digits_overflow_are_errors_not_wrapped_values() {
+        // 2^68 EiB is 2^128 bytes: it must not wrap to 0 (the default) or to 2^60 (+1).
+        assert_eq!(parse_mem("295147905179352825856E"), Err("size too large".into()));
+        assert_eq!(parse_mem("295147905179352825857E"), Err("size too large".into()));
+        assert_eq!(parse_mem("0.99999999999999999999999999999999999999E"), Ok(1 << 60));
     }
 
     #[test]

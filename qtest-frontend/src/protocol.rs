@@ -156,17 +156,8 @@ impl Protocol {
         if text.contains('\r') {
             return err("carriage return in line (lines end with a bare LF)");
         }
-        // One trailing space is accepted, as QEMU accepts it.
-        let text = text.strip_suffix(' ').unwrap_or(text);
-        let words: Vec<&str> = text.split(' ').collect();
-        let cmd = words[0];
-        if cmd.is_empty() {
-            return Err(Fault::Fail("Unknown command ''".into()));
-        }
-        let args = &words[1..];
-        if args.iter().any(|w| w.is_empty()) {
-            return err("empty argument (two spaces in a row)");
-        }
+        let (cmd, args) = split_words(text)?;
+        let args = args.as_slice();
         let reply = match cmd {
             "readb" => self.read_sized(bus, args, 1, out)?,
             "readw" => self.read_sized(bus, args, 2, out)?,
@@ -339,15 +330,8 @@ impl Protocol {
     }
 
     fn write_hex(&mut self, bus: &mut dyn Bus, args: &[&str]) -> Res<Reply> {
-        arity(args, 3, 4, "write ADDR SIZE 0xDATA [ATTRS]")?;
-        let addr = parse_u64(args[0])?;
-        let len = parse_u64(args[1])?;
-        let attrs = parse_attrs(args.get(3).copied())?;
-        let data = args[2].as_bytes();
-        if data.len() < 3 {
-            return err("invalid argument size");
-        }
-        check_size(bus, len)?;
+        let (addr, len, data, attrs) =
+            bulk_write_args(bus, args, "write ADDR SIZE 0xDATA [ATTRS]")?;
         if !(data.starts_with(b"0x") || data.starts_with(b"0X")) {
             return err("DATA must start with 0x");
         }
@@ -372,15 +356,8 @@ impl Protocol {
     }
 
     fn write_b64(&mut self, bus: &mut dyn Bus, args: &[&str], out: &mut dyn Sink) -> Res<Reply> {
-        arity(args, 3, 4, "b64write ADDR SIZE B64DATA [ATTRS]")?;
-        let addr = parse_u64(args[0])?;
-        let len = parse_u64(args[1])?;
-        let attrs = parse_attrs(args.get(3).copied())?;
-        let data = args[2].as_bytes();
-        if data.len() < 3 {
-            return err("invalid argument size");
-        }
-        check_size(bus, len)?;
+        let (addr, len, data, attrs) =
+            bulk_write_args(bus, args, "b64write ADDR SIZE B64DATA [ATTRS]")?;
         // Validation pass: decode without keeping the bytes, to learn the decoded length.
         const IN_CHUNK: usize = 4 * (CHUNK / 3);
         let mut scratch = vec![0u8; IN_CHUNK / 4 * 3];
@@ -564,6 +541,32 @@ enum Encoding {
     Base64,
 }
 
+/// Most arguments any command looks at (`write ADDR SIZE DATA ATTRS`, `set_irq_in`).
+const MAX_ARGS: usize = 4;
+
+/// The command word and its arguments, split on every single space as QEMU's `g_strsplit`
+/// does (one trailing space is accepted, as QEMU accepts it). An empty argument (two spaces in
+/// a row) anywhere is an error. Only the first `MAX_ARGS + 1` arguments are kept: enough for
+/// [`arity`] to see one too many, so a long line of tokens allocates nothing per token.
+fn split_words(text: &str) -> Res<(&str, Vec<&str>)> {
+    let text = text.strip_suffix(' ').unwrap_or(text);
+    let mut words = text.split(' ');
+    let cmd = words.next().unwrap_or_default();
+    if cmd.is_empty() {
+        return Err(Fault::Fail("Unknown command ''".into()));
+    }
+    let mut args = Vec::with_capacity(MAX_ARGS + 1);
+    for w in words {
+        if w.is_empty() {
+            return err("empty argument (two spaces in a row)");
+        }
+        if args.len() <= MAX_ARGS {
+            args.push(w);
+        }
+    }
+    Ok((cmd, args))
+}
+
 /// Argument count of a command that ignores extra trailing tokens, as every non-memory command
 /// of QEMU's qtest does (only memory commands, which take the attrs token, reject them).
 fn at_least(args: &[&str], min: usize, usage: &str) -> Res<()> {
@@ -581,6 +584,26 @@ fn arity(args: &[&str], min: usize, max: usize, usage: &str) -> Res<()> {
         return err("too many arguments");
     }
     Ok(())
+}
+
+/// `ADDR SIZE DATA [ATTRS]` of `write` and `b64write`: ADDR, SIZE and ATTRS parsed, then
+/// QEMU's `ERR invalid argument size` for DATA shorter than 3 characters, then SIZE checked
+/// against the machine. DATA itself is left to the command.
+fn bulk_write_args<'a>(
+    bus: &dyn Bus,
+    args: &[&'a str],
+    usage: &str,
+) -> Res<(u64, u64, &'a [u8], Attrs)> {
+    arity(args, 3, 4, usage)?;
+    let addr = parse_u64(args[0])?;
+    let len = parse_u64(args[1])?;
+    let attrs = parse_attrs(args.get(3).copied())?;
+    let data = args[2].as_bytes();
+    if data.len() < 3 {
+        return err("invalid argument size");
+    }
+    check_size(bus, len)?;
+    Ok((addr, len, data, attrs))
 }
 
 fn resolve<'a>(devices: &'a [IrqDevice], path: &str) -> Option<&'a IrqDevice> {
@@ -805,13 +828,22 @@ fn parse_magnitude(tok: &str) -> Option<(bool, Option<u64>)> {
     Some((neg, v))
 }
 
-/// `qemu_strtou64(tok, NULL, 0, &v)`: a leading `-` negates modulo 2^64.
-fn parse_u64(tok: &str) -> Res<u64> {
-    match parse_magnitude(tok) {
-        Some((neg, Some(v))) => Ok(if neg { v.wrapping_neg() } else { v }),
-        Some((_, None)) => err(format!("number out of range '{}'", echo(tok))),
-        None => Err(bad_number(tok)),
+/// `qemu_strtou64(tok, NULL, 0, &v)`: a leading `-` negates modulo 2^64; `None` for a
+/// malformed number or one that overflows. Also what QEMU's keyval visitor uses for integer
+/// properties, so the machine's property parser shares it.
+pub(crate) fn strtou64(tok: &str) -> Option<u64> {
+    match parse_magnitude(tok)? {
+        (neg, Some(v)) => Some(if neg { v.wrapping_neg() } else { v }),
+        (_, None) => None,
     }
+}
+
+/// [`strtou64`] with the protocol's error replies.
+fn parse_u64(tok: &str) -> Res<u64> {
+    strtou64(tok).ok_or_else(|| match parse_magnitude(tok) {
+        Some(_) => Fault::Err(format!("number out of range '{}'", echo(tok))),
+        None => bad_number(tok),
+    })
 }
 
 /// `qemu_strtoi64`.

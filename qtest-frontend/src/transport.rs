@@ -122,11 +122,7 @@ impl Endpoint {
 }
 
 fn parse_bool(v: &str) -> Result<bool, String> {
-    match v {
-        "on" | "yes" | "true" | "y" => Ok(true),
-        "off" | "no" | "false" | "n" => Ok(false),
-        _ => Err(format!("'{v}' is not a boolean (on/off)")),
-    }
+    crate::cli::parse_bool(v).ok_or_else(|| format!("'{v}' is not a boolean (on/off)"))
 }
 
 fn split_host_port(addr: &str) -> Option<(String, u16)> {
@@ -252,7 +248,10 @@ impl LineReader {
             self.start = 0;
         }
         if self.buf.len() - self.end < READ_SIZE {
-            let want = (self.buf.len() * 2).max(self.end + READ_SIZE);
+            // Doubling, but never past what a line at the bound and one read need: the
+            // pending part of a line is at most `max_line` bytes (a longer one is dropped).
+            let cap = self.max_line.saturating_add(READ_SIZE);
+            let want = (self.buf.len() * 2).min(cap).max(self.end + READ_SIZE);
             self.buf.resize(want, 0);
         }
         let n = loop {
@@ -344,6 +343,22 @@ mod tests {
             assert!(r.next_line().is_none());
         }
         assert!(r.buf.len() <= 4 * READ_SIZE);
+    }
+
+    #[test]
+    fn buffer_of_a_line_near_the_bound_grows_no_further_than_the_bound_and_one_read() {
+        let max = 2 * READ_SIZE + READ_SIZE / 2;
+        let mut r = LineReader::new(max);
+        let mut input = vec![b'a'; max];
+        input.push(b'\n');
+        let mut src = &input[..];
+        let mut got = None;
+        while got.is_none() {
+            assert!(r.fill(&mut src).unwrap() > 0, "line not complete at end of input");
+            got = r.next_line().map(|ev| matches!(ev, LineEvent::Line(l) if l.len() == max));
+        }
+        assert_eq!(got, Some(true));
+        assert!(r.buf.len() <= max + READ_SIZE, "buffer of {} bytes", r.buf.len());
     }
 
     #[test]

@@ -357,6 +357,28 @@ impl<I: Iommu> Board<I> {
         res
     }
 
+    /// Fills `[addr, addr+len)` of a PCIe MMIO window with `chunk[0]`: the BARs in it get
+    /// writes of at most `chunk.len()` bytes; the holes between them are skipped, not walked
+    /// (a window is up to 512 GiB, and writes to a hole are ignored anyway).
+    fn pci_mmio_fill(&mut self, addr: u64, len: u64, chunk: &[u8]) -> BusResult {
+        let mut res = Ok(());
+        let mut done = 0u64;
+        while done < len {
+            let cur = addr + done;
+            let left = len - done;
+            let n = match self.pci.bar_at(cur) {
+                Some((_, _, base, size)) => {
+                    let n = left.min(base + size - cur).min(chunk.len() as u64);
+                    res = res.and(self.pci_mmio_write(cur, &chunk[..n as usize]));
+                    n
+                }
+                None => self.pci.next_bar_above(cur).map_or(left, |b| left.min(b - cur)),
+            };
+            done += n;
+        }
+        res
+    }
+
     fn write_stretch(&mut self, a: u64, data: &[u8], r: Option<Region>, pas: Pas) -> BusResult {
         match r.map(|r| (r.kind, r.base)) {
             None => Err(BusError::Unassigned),
@@ -428,6 +450,7 @@ impl<I: Iommu> Bus for Board<I> {
             let r = match r.map(|r| r.kind) {
                 None => Err(BusError::Unassigned),
                 Some(Kind::Memory) => self.mem.fill(a, pas, n, byte),
+                Some(Kind::PciMmio) => self.pci_mmio_fill(a, n, &chunk),
                 Some(_) => {
                     let mut r = Ok(());
                     let mut done = 0u64;
@@ -484,6 +507,16 @@ impl<I: Iommu> Bus for Board<I> {
     fn qom_tree(&self) -> String {
         self.qom.clone()
     }
+}
+
+/// The QOM nodes every machine has: `/machine` of type `machine_type` and its containers.
+pub fn base_qom_nodes(machine_type: &'static str) -> Vec<(String, &'static str)> {
+    vec![
+        ("/machine".into(), machine_type),
+        ("/machine/peripheral".into(), "container"),
+        ("/machine/peripheral-anon".into(), "container"),
+        ("/machine/unattached".into(), "container"),
+    ]
 }
 
 /// Renders `info qom-tree` from (path, type) pairs: children sorted by name under their

@@ -2,7 +2,7 @@
 
 use smmu::{Pas, SparseMem, Window};
 
-use super::board::{Board, Kind, Region, SysMem, render_qom_tree};
+use super::board::{Board, Kind, Region, SysMem, base_qom_nodes, render_qom_tree};
 use super::devices::PciBus;
 use super::iommu::Iommu;
 use super::props::parse_bool;
@@ -40,11 +40,6 @@ pub fn build<I: Iommu>(opts: &MachineOpts) -> Result<Board<I>, String> {
         mem.ram.add_window(w)?;
         regions.push(Region { name: "ram", base: 0, size: opts.ram_size, kind: Kind::Memory });
     }
-    let qom = render_qom_tree(&[
-        ("/machine".into(), TYPE_NAME),
-        ("/machine/peripheral".into(), "container"),
-        ("/machine/peripheral-anon".into(), "container"),
-        ("/machine/unattached".into(), "container"),
-    ]);
+    let qom = render_qom_tree(&base_qom_nodes(TYPE_NAME));
     Board::new(regions, mem, None, PciBus::default(), opts.ram_size, qom)
 }

@@ -4,34 +4,17 @@ use smmu::{CachePolicy, Preset, SmmuConfig};
 
 use crate::bus::GlobalOpt;
 
-/// QEMU's boolean spellings (`qapi_bool_parse`).
+/// A boolean property ([`crate::cli::parse_bool`]'s spellings), with QEMU's error message.
 pub fn parse_bool(name: &str, v: &str) -> Result<bool, String> {
-    match v {
-        "on" | "yes" | "true" | "y" => Ok(true),
-        "off" | "no" | "false" | "n" => Ok(false),
-        _ => Err(format!("Parameter '{name}' expects 'on' or 'off'")),
-    }
+    crate::cli::parse_bool(v).ok_or_else(|| format!("Parameter '{name}' expects 'on' or 'off'"))
 }
 
 /// An unsigned integer as QEMU's keyval visitor reads it (`qemu_strtou64` base 0: `0x` hex,
-/// leading `0` octal, else decimal), at most `max`.
+/// leading `0` octal, else decimal, the same parser as the qtest protocol's), at most `max`.
 pub fn parse_uint(name: &str, v: &str, max: u64) -> Result<u64, String> {
-    let err = || format!("Parameter '{name}' expects an integer in the range 0..={max}");
-    let (digits, radix) = if let Some(h) = v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
-        (h, 16)
-    } else if v.len() > 1 && v.starts_with('0') {
-        (&v[1..], 8)
-    } else {
-        (v, 10)
-    };
-    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_hexdigit()) {
-        return Err(err());
-    }
-    let n = u64::from_str_radix(digits, radix).map_err(|_| err())?;
-    if n > max {
-        return Err(err());
-    }
-    Ok(n)
+    crate::protocol::strtou64(v)
+        .filter(|&n| n <= max)
+        .ok_or_else(|| format!("Parameter '{name}' expects an integer in the range 0..={max}"))
 }
 
 /// The `-global arm-smmuv3.X=V` driver name.
@@ -154,6 +137,12 @@ mod tests {
         assert_eq!(parse_uint("x", "010", u64::MAX), Ok(8));
         assert_eq!(parse_uint("x", "0", u64::MAX), Ok(0));
         assert_eq!(parse_uint("x", "42", u64::MAX), Ok(42));
+    }
+
+    #[test]
+    fn integers_take_qemu_strtou64_signs_negating_modulo_2_64() {
+        assert_eq!(parse_uint("x", "+0x10", 1023), Ok(0x10));
+        assert_eq!(parse_uint("x", "-1", u64::MAX), Ok(u64::MAX));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use smmu::{Pas, SmmuConfig, SparseMem, Window};
 
-use super::board::{Board, Kind, Region, SMMU_QOM_PATH, SysMem, render_qom_tree};
+use super::board::{Board, Kind, Region, SMMU_QOM_PATH, SysMem, base_qom_nodes, render_qom_tree};
 use super::devices::{PciBus, ROOT_BUS, parse_device, place_devices};
 use super::iommu::Iommu;
 use super::props::{SMMU_DRIVER, parse_bool, smmu_config};
@@ -222,17 +222,14 @@ pub fn build<I: Iommu>(
 /// `info qom-tree` of the parts the model has. The unattached indices follow QEMU 11.0 virt's
 /// creation order with one CPU (CPU 0, GIC 1, ITS 2, UART 3, RTC 4, PCIe host 5, SMMU 6).
 fn qom_tree(pci: &PciBus, iommu: bool) -> String {
-    let mut nodes: Vec<(String, &str)> = vec![
-        ("/machine".into(), TYPE_NAME),
-        ("/machine/peripheral".into(), "container"),
-        ("/machine/peripheral-anon".into(), "container"),
-        ("/machine/unattached".into(), "container"),
+    let mut nodes = base_qom_nodes(TYPE_NAME);
+    nodes.extend([
         ("/machine/unattached/device[5]".into(), "gpex-pcihost"),
         ("/machine/unattached/device[5]/gpex_root".into(), "gpex-root"),
         (format!("/machine/unattached/device[5]/{ROOT_BUS}"), "PCIE"),
         ("/machine/virt.flash0".into(), "cfi.pflash01"),
         ("/machine/virt.flash1".into(), "cfi.pflash01"),
-    ];
+    ]);
     if iommu {
         nodes.push((SMMU_QOM_PATH.into(), "arm-smmuv3"));
     }

@@ -141,6 +141,24 @@ fn non_memory_commands_ignore_extra_tokens_as_qemu_does() {
     assert_eq!(one("endianness little"), "OK little\n");
 }
 
+#[test]
+fn a_line_of_many_tokens_keeps_only_the_arguments_a_command_can_use() {
+    let line = format!("endianness{}", " x".repeat(10_000));
+    let (cmd, args) = split_words(&line).ok().unwrap();
+    assert_eq!(cmd, "endianness");
+    assert_eq!(args.len(), MAX_ARGS + 1);
+    assert!(args.capacity() <= MAX_ARGS + 1, "capacity {}", args.capacity());
+}
+
+#[test]
+fn many_trailing_tokens_keep_their_replies() {
+    let tail = " x".repeat(10_000);
+    assert_eq!(one(&format!("endianness{tail}")), "OK little\n");
+    assert_eq!(one(&format!("readl 0x40000000 secure{tail}")), "ERR too many arguments\n");
+    let empty_far_out = format!("endianness{tail}  x");
+    assert_eq!(one(&empty_far_out), "ERR empty argument (two spaces in a row)\n");
+}
+
 // ----- bulk commands -------------------------------------------------------------------
 
 #[test]
