@@ -111,6 +111,9 @@ pub fn reached(transcript: &str) -> Reached {
             Some("note") if t.ends_with("command queue wrapped") => {
                 r.insert((QUEUES, "command queue wrap".into()));
             }
+            Some("note") if t.contains("merged into the record") => {
+                r.insert((QUEUES, "event records merged (STE.MEV)".into()));
+            }
             Some("event") if words.get(2) == Some(&"discarded") => {
                 r.insert((QUEUES, "event record discarded".into()));
             }
@@ -228,6 +231,7 @@ fn universe() -> Vec<(&'static str, Vec<String>)> {
         "event queue wrap",
         "event queue overflow (OVFLG toggles)",
         "event record discarded",
+        "event records merged (STE.MEV)",
     ]
     .map(str::to_string)
     .to_vec();
