@@ -227,11 +227,6 @@ impl LineReader {
         }
     }
 
-    /// Bytes received but not yet returned as lines.
-    pub fn pending(&self) -> usize {
-        self.end - self.start
-    }
-
     /// Performs one `read` into the buffer; returns the byte count (0 at end of stream).
     pub fn fill(&mut self, src: &mut dyn Read) -> io::Result<usize> {
         if self.start == self.end {
